@@ -1,0 +1,104 @@
+"""Training settings: one validated object shared by the CLI and the window.
+
+This module must not import TensorFlow, so the window can build and check a
+configuration before the heavy libraries have loaded.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+MODELS = ("vae", "bvae", "cvae")
+MODEL_TITLES = {"vae": "VAE", "bvae": "β-VAE", "cvae": "CVAE"}
+ARCHITECTURES = ("mlp",)
+NAMED_DATASETS = ("mnist", "fashion_mnist", "mnist-5k")
+MAX_BETA = 1000.0
+
+
+class ConfigError(ValueError):
+    """A setting has a value the tool cannot use; the message names it."""
+
+
+def check_dataset_name(name: str) -> str:
+    if name in NAMED_DATASETS:
+        return name
+    if name.startswith("idx:") and len(name) > 4:
+        return name
+    raise ConfigError(
+        f"unknown dataset {name!r}: choose one of {', '.join(NAMED_DATASETS)} or idx:FOLDER"
+    )
+
+
+def parse_beta(text: str | float) -> float:
+    """β from user text, refusing anything but a finite number in [0, MAX_BETA]."""
+    try:
+        beta = float(text)
+    except (TypeError, ValueError):
+        raise ConfigError(f"beta must be a number >= 0, got {text!r}") from None
+    if not math.isfinite(beta) or beta < 0 or beta > MAX_BETA:
+        raise ConfigError(f"beta must be a number between 0 and {MAX_BETA:g}, got {text!r}")
+    return beta
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    model: str = "bvae"
+    beta: float = 1.0
+    epochs: int = 10
+    batch_size: int = 1000
+    latent_dim: int = 10
+    learning_rate: float = 1e-3
+    dataset: str = "mnist"
+    data_dir: str | None = None
+    seed: int = 0
+    arch: str = "mlp"
+    ckpt_every: int = 1
+    out: str = "runs"
+
+    def validate(self) -> "TrainConfig":
+        """Raise ConfigError naming the first bad value; return self when all are good."""
+        if self.model not in MODELS:
+            raise ConfigError(f"unknown model {self.model!r}: choose one of {', '.join(MODELS)}")
+        self.beta = parse_beta(self.beta)
+        if self.model == "vae" and self.beta != 1.0:
+            raise ConfigError(
+                f"the vanilla VAE has beta = 1, got beta = {self.beta:g}: use -m bvae for other values"
+            )
+        for name in ("epochs", "batch_size", "latent_dim", "ckpt_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name.replace('_', ' ')} must be a whole number >= 1, got {value!r}")
+        if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
+                and 0 < self.learning_rate < 10):
+            raise ConfigError(f"learning rate must be a number in (0, 10), got {self.learning_rate!r}")
+        if self.arch not in ARCHITECTURES:
+            raise ConfigError(
+                f"unknown architecture {self.arch!r}: choose one of {', '.join(ARCHITECTURES)}"
+            )
+        check_dataset_name(self.dataset)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
+        return self
+
+    @property
+    def conditional(self) -> bool:
+        return self.model == "cvae"
+
+    def run_name(self) -> str:
+        """Short folder-friendly label such as ``bvae_b2`` or ``cvae_b0.5``."""
+        return f"{self.model}_b{self.beta:g}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    @classmethod
+    def from_json(cls, path: Path) -> "TrainConfig":
+        return cls.from_dict(json.loads(Path(path).read_text())["config"])

@@ -1,0 +1,304 @@
+"""A training session: config -> data -> model -> fit, with a run folder on disk.
+
+The session reports progress as plain Python values through a
+``TrainingListener``; it knows nothing about windows or terminals. Stopping
+goes through a ``threading.Event`` that is checked after every batch.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+import math
+import platform
+import threading
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from keras_models import grids
+from keras_models.config import ConfigError, TrainConfig
+from keras_models.data import DataSplit, load_dataset, make_pipeline
+from keras_models.files import atomic_path, write_text_atomic
+from keras_models.models import TRACKED_TERMS, VAE, build_model
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.csv"
+MODEL_FILE = "model.keras"
+STATE_FILE = "checkpoint.json"
+GRIDS_DIR = "grids"
+METRIC_COLUMNS = ["epoch", *TRACKED_TERMS, *(f"val_{t}" for t in TRACKED_TERMS), "time_s"]
+UPDATES_PER_EPOCH = 10
+
+
+class RunError(ValueError):
+    """A run folder or model file cannot be used; the message names it."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint was kept."""
+
+
+class TrainingListener:
+    """Receives progress from a session, on the thread that runs it. Override what you need."""
+
+    def on_start(self, info: dict[str, Any]) -> None:
+        """Once, before the first batch: run folder, data description, epochs and steps."""
+
+    def on_batch(self, model: VAE, progress: dict[str, Any]) -> None:
+        """About ``UPDATES_PER_EPOCH`` times an epoch: position, running train metrics, ETA."""
+
+    def on_epoch(self, model: VAE, record: dict[str, float]) -> None:
+        """After each epoch, with the row just written to metrics.csv."""
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    run_dir: Path
+    history: list[dict[str, float]]
+    stopped: bool
+    model: VAE
+
+
+# ----- run folders --------------------------------------------------------------------------------
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("tensorflow", "keras", "numpy", "tensorflow-datasets"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def create_run_dir(out: str | Path, name: str, now: dt.datetime | None = None) -> Path:
+    """A fresh folder ``out/YYYY-MM-DD_HHMM_name`` (suffixed ``_2``, ``_3`` … if taken)."""
+    out = Path(out).expanduser()
+    stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d_%H%M")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1, 1000):
+            candidate = out / (f"{stamp}_{name}" + (f"_{attempt}" if attempt > 1 else ""))
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise RunError(f"cannot write to output folder {out}: {exc.strerror or exc}") from None
+    raise RunError(f"too many runs named {stamp}_{name} in {out}")
+
+
+def read_history(run_dir: Path) -> list[dict[str, float]]:
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return [{k: float(v) for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(f)]
+
+
+def metrics_csv_text(history: list[dict[str, float]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: (int(v) if k == "epoch" else f"{v:.6g}") for k, v in row.items() if k in METRIC_COLUMNS})
+    return buffer.getvalue()
+
+
+def save_model_atomic(model: keras.Model, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+
+
+def load_model_file(path: str | Path) -> VAE:
+    """Load a saved model, turning every way a file can be wrong into one RunError."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f"no model file at {path}")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for truncated or foreign files
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunError(f"cannot load model {path}: {reason[:200]}") from None
+    if not isinstance(model, VAE):
+        raise RunError(f"{path} holds a {type(model).__name__}, not a model made by this tool")
+    return model
+
+
+def read_run(run_dir: str | Path) -> tuple[TrainConfig, dict[str, Any], list[dict[str, float]]]:
+    """The config, saved description and checkpointed history of a run folder."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / CONFIG_FILE
+    if not run_dir.is_dir() or not config_path.is_file():
+        raise RunError(f"not a run folder: {run_dir} (no {CONFIG_FILE})")
+    try:
+        saved = json.loads(config_path.read_text())
+        config = TrainConfig.from_dict(saved["config"]).validate()
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RunError(f"unreadable {config_path}: {exc}") from None
+    state_path = run_dir / STATE_FILE
+    checkpoint_epoch = json.loads(state_path.read_text())["epoch"] if state_path.exists() else 0
+    history = [row for row in read_history(run_dir) if row["epoch"] <= checkpoint_epoch]
+    return config, saved, history
+
+
+# ----- the Keras callback that drives reporting, checkpoints and stopping -----------------------
+class _SessionCallback(keras.callbacks.Callback):
+    def __init__(self, session: "TrainingSession", steps: int) -> None:
+        super().__init__()
+        self.session = session
+        self.steps = steps
+        self.update_every = max(1, steps // UPDATES_PER_EPOCH)
+        self.nan_at: tuple[int, int] | None = None
+        self.stopped = False
+        self.epoch = 0
+        self.epoch_start = 0.0
+        self.train_start = 0.0
+        self.batches_done = 0
+
+    def on_train_begin(self, logs=None):
+        self.train_start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.epoch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        self.batches_done += 1
+        if not all(math.isfinite(v) for v in logs.values()):
+            self.nan_at = (self.epoch + 1, batch + 1)
+            self.model.stop_training = True
+            return
+        if self.session.stop_event.is_set():
+            self.stopped = True
+            self.model.stop_training = True
+        if (batch + 1) % self.update_every == 0 or batch + 1 == self.steps:
+            s = self.session
+            elapsed = time.perf_counter() - self.train_start
+            remaining = (s.config.epochs - self.epoch) * self.steps - (batch + 1)
+            s.listener.on_batch(self.model, {
+                "epoch": self.epoch + 1, "epochs": s.config.epochs,
+                "batch": batch + 1, "steps": self.steps, "logs": logs,
+                "eta_s": elapsed / self.batches_done * max(remaining, 0),
+            })
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.nan_at is not None:
+            return
+        record = {"epoch": float(epoch + 1), **{k: float(v) for k, v in (logs or {}).items()},
+                  "time_s": time.perf_counter() - self.epoch_start}
+        self.session.record_epoch(self.model, record)
+
+
+class TrainingSession:
+    """Owns one model and its run folder; ``run()`` trains it.
+
+    Build it with ``TrainingSession.new(config)`` or ``TrainingSession.resume(run_dir)``.
+    Data loading happens before any folder is created, so bad input leaves nothing behind.
+    """
+
+    def __init__(self, config: TrainConfig, model: VAE, data: DataSplit, run_dir: Path,
+                 history: list[dict[str, float]], listener: TrainingListener | None = None,
+                 stop_event: threading.Event | None = None, verbose: int = 0) -> None:
+        self.config = config
+        self.model = model
+        self.data = data
+        self.run_dir = run_dir
+        self.history = history
+        self.listener = listener or TrainingListener()
+        self.stop_event = stop_event or threading.Event()
+        self.verbose = verbose
+        self.checkpoint_epoch = int(history[-1]["epoch"]) if history else 0
+
+    @classmethod
+    def new(cls, config: TrainConfig, data: DataSplit | None = None, **kwargs: Any) -> "TrainingSession":
+        config.validate()
+        keras.utils.set_random_seed(config.seed)
+        if data is None:
+            data = load_dataset(config.dataset, config.data_dir)
+        model = build_model(config, data.image_shape)
+        run_dir = create_run_dir(config.out, config.run_name())
+        write_text_atomic(run_dir / CONFIG_FILE, json.dumps({
+            "config": config.to_dict(),
+            "data": {"name": data.name, "train": len(data.train_x), "validation": len(data.val_x),
+                     "notice": data.notice},
+            "versions": library_versions(),
+            "created": dt.datetime.now().isoformat(timespec="seconds"),
+        }, indent=2))
+        return cls(config, model, data, run_dir, [], **kwargs)
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, more_epochs: int, data: DataSplit | None = None,
+               model: VAE | None = None, **kwargs: Any) -> "TrainingSession":
+        """Continue ``run_dir`` from its last checkpoint (weights and optimizer state)."""
+        run_dir = Path(run_dir)
+        config, _, history = read_run(run_dir)
+        if model is None:
+            model = load_model_file(run_dir / MODEL_FILE)
+        if isinstance(more_epochs, bool) or not isinstance(more_epochs, int) or more_epochs < 1:
+            raise ConfigError(f"epochs must be a whole number >= 1, got {more_epochs!r}")
+        config.epochs = len(history) + more_epochs
+        keras.utils.set_random_seed(config.seed + len(history))
+        if data is None:
+            data = load_dataset(config.dataset, config.data_dir)
+        return cls(config, model, data, run_dir, history, **kwargs)
+
+    @property
+    def initial_epoch(self) -> int:
+        return len(self.history)
+
+    def record_epoch(self, model: VAE, record: dict[str, float]) -> None:
+        self.history.append(record)
+        write_text_atomic(self.run_dir / METRICS_FILE, metrics_csv_text(self.history))
+        epoch = int(record["epoch"])
+        if epoch % self.config.ckpt_every == 0 or epoch == self.config.epochs:
+            self.checkpoint(epoch)
+        self.listener.on_epoch(model, record)
+
+    def checkpoint(self, epoch: int) -> None:
+        save_model_atomic(self.model, self.run_dir / MODEL_FILE)
+        write_text_atomic(self.run_dir / STATE_FILE, json.dumps({"epoch": epoch}))
+        self.checkpoint_epoch = epoch
+
+    def run(self) -> TrainingResult:
+        cfg, data = self.config, self.data
+        train = make_pipeline(data.train_x, data.train_y, cfg.batch_size, shuffle=True, seed=cfg.seed)
+        val = make_pipeline(data.val_x, data.val_y, cfg.batch_size, shuffle=False)
+        steps = math.ceil(len(data.train_x) / cfg.batch_size)
+        callback = _SessionCallback(self, steps)
+        self.listener.on_start({
+            "run_dir": str(self.run_dir), "data": data.describe(), "notice": data.notice,
+            "epochs": cfg.epochs, "initial_epoch": self.initial_epoch, "steps": steps,
+        })
+        self.model.fit(train, validation_data=val, epochs=cfg.epochs, initial_epoch=self.initial_epoch,
+                       callbacks=[callback], verbose=self.verbose, shuffle=False)
+        if callback.nan_at is not None:
+            epoch, batch = callback.nan_at
+            kept = (f"kept the checkpoint from epoch {self.checkpoint_epoch}" if self.checkpoint_epoch
+                    else "no checkpoint had been written yet")
+            if self.checkpoint_epoch:
+                self.model = load_model_file(self.run_dir / MODEL_FILE)
+            raise TrainingDiverged(f"loss became NaN at epoch {epoch}, batch {batch}; {kept} in {self.run_dir}")
+        last_epoch = int(self.history[-1]["epoch"]) if self.history else 0
+        if last_epoch and self.checkpoint_epoch != last_epoch:
+            self.checkpoint(last_epoch)
+        self.write_grids()
+        return TrainingResult(self.run_dir, self.history, callback.stopped, self.model)
+
+    def write_grids(self, traverse_dim: int = 6, classes=(1, 4, 9)) -> list[Path]:
+        dim = min(traverse_dim, self.model.latent_dim - 1)
+        return grids.write_run_grids(self.model, self.data.val_x, self.data.val_y,
+                                     self.run_dir / GRIDS_DIR, dim, classes, self.config.seed)
+
+
+def summary_line(record: dict[str, float]) -> str:
+    """One line of an epoch's numbers, for terminals and status bars."""
+    values = "  ".join(f"{k} {v:.2f}" for k, v in record.items() if k not in ("epoch", "time_s"))
+    return f"epoch {int(record['epoch'])}: {values}"

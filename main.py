@@ -1,0 +1,118 @@
+"""VAE Studio: `python main.py` opens the window; `train` and `grids` run headless."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+# Keep TensorFlow's start-up chatter out of the terminal; real errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports bad input in one line (no usage dump), exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="main.py", description=__doc__)
+    commands = parser.add_subparsers(dest="command", parser_class=OneLineParser)
+
+    train = commands.add_parser("train", help="train a model without the window")
+    train.add_argument("-m", "--model", help="vae, bvae or cvae (default bvae)")
+    train.add_argument("-e", "--epochs", type=int, help="epochs to train (default 10; with --resume: more epochs)")
+    train.add_argument("-b", "--beta", help="weight of the KL term, >= 0 (default 1)")
+    train.add_argument("-bs", "--batch-size", type=int, help="default 1000")
+    train.add_argument("--latent-dim", type=int, help="default 10")
+    train.add_argument("-l", "--learning-rate", type=float, help="default 1e-3")
+    train.add_argument("--dataset", help="mnist (default), fashion_mnist, mnist-5k or idx:FOLDER")
+    train.add_argument("--data-dir", help="where tensorflow-datasets keeps its downloads")
+    train.add_argument("--arch", help="network architecture (default mlp)")
+    train.add_argument("--seed", type=int, help="default 0")
+    train.add_argument("--out", help="folder that receives the run folder (default runs)")
+    train.add_argument("--ckpt-every", type=int, help="save model.keras every N epochs (default 1)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+
+    grids = commands.add_parser("grids", help="write the image grids of a saved run again")
+    grids.add_argument("run_dir", metavar="RUN_DIR")
+    grids.add_argument("--traverse-dim", type=int, default=6, help="latent dimension to traverse (default 6)")
+    grids.add_argument("--classes", type=int, nargs="+", default=[1, 4, 9], help="CVAE classes (default 1 4 9)")
+    grids.add_argument("--out", help="folder for the PNG files (default RUN_DIR/grids)")
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from keras_models.config import TrainConfig
+    from keras_models.training import TrainingDiverged, TrainingSession, summary_line
+
+    settings = {k: v for k, v in vars(args).items() if k not in ("command", "resume") and v is not None}
+    if args.resume:
+        ignored = sorted(set(settings) - {"epochs"})
+        if ignored:
+            print(f"note: --resume uses the run's saved settings; ignoring {', '.join(ignored)}", file=sys.stderr)
+        session = TrainingSession.resume(args.resume, settings.get("epochs", 10), verbose=1)
+    else:
+        config = TrainConfig(**settings).validate()
+        session = TrainingSession.new(config, verbose=1)
+    if session.data.notice:
+        print(f"notice: {session.data.notice}", file=sys.stderr)
+    print(f"training {session.config.run_name()} on {session.data.describe()} -> {session.run_dir}")
+    try:
+        result = session.run()
+    except TrainingDiverged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if result.history:
+        print(summary_line(result.history[-1]))
+    print(f"run saved in {result.run_dir}")
+    return 0
+
+
+def _grids(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from keras_models import grids
+    from keras_models.data import load_dataset
+    from keras_models.training import GRIDS_DIR, MODEL_FILE, load_model_file, read_run
+
+    config, _, _ = read_run(args.run_dir)
+    model = load_model_file(Path(args.run_dir) / MODEL_FILE)
+    if not 0 <= args.traverse_dim < model.latent_dim:
+        raise ValueError(f"--traverse-dim {args.traverse_dim} does not exist: the model has {model.latent_dim} latent dimensions")
+    if any(not 0 <= c <= 9 for c in args.classes):
+        raise ValueError(f"--classes must be digits 0-9, got {' '.join(map(str, args.classes))}")
+    out = Path(args.out) if args.out else Path(args.run_dir) / GRIDS_DIR
+    data = load_dataset(config.dataset, config.data_dir, notify=lambda text: print(f"notice: {text}", file=sys.stderr))
+    try:
+        written = grids.write_run_grids(model, data.val_x, data.val_y, out, args.traverse_dim, args.classes, config.seed)
+    except OSError as exc:
+        raise ValueError(f"cannot write grids to {out}: {exc.strerror or exc}") from None
+    for path in written:
+        print(path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from gui.app import run_app
+        return run_app()
+    runner = {"train": _train, "grids": _grids}[args.command]
+    try:
+        return runner(args)
+    except ValueError as exc:  # ConfigError, DataError and RunError all derive from it
+        print(f"main.py {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; the last checkpoint is kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
