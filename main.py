@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", help="where tensorflow-datasets keeps its downloads")
     train.add_argument("--arch", help="network architecture (default mlp)")
     train.add_argument("--seed", type=int, help="default 0")
+    train.add_argument("--precision", help="auto (default), float32 or bfloat16 matrix products")
     train.add_argument("--out", help="folder that receives the run folder (default runs)")
     train.add_argument("--ckpt-every", type=int, help="save model.keras every N epochs (default 1)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")

@@ -14,6 +14,7 @@ from typing import Any
 MODELS = ("vae", "bvae", "cvae")
 MODEL_TITLES = {"vae": "VAE", "bvae": "β-VAE", "cvae": "CVAE"}
 ARCHITECTURES = ("mlp",)
+PRECISIONS = ("auto", "float32", "bfloat16")
 NAMED_DATASETS = ("mnist", "fashion_mnist", "mnist-5k")
 MAX_BETA = 1000.0
 
@@ -56,6 +57,7 @@ class TrainConfig:
     seed: int = 0
     arch: str = "mlp"
     ckpt_every: int = 1
+    precision: str = "auto"
     out: str = "runs"
 
     def validate(self) -> "TrainConfig":
@@ -78,6 +80,8 @@ class TrainConfig:
             raise ConfigError(
                 f"unknown architecture {self.arch!r}: choose one of {', '.join(ARCHITECTURES)}"
             )
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"unknown precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
         check_dataset_name(self.dataset)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
