@@ -17,6 +17,8 @@ ARCHITECTURES = ("mlp",)
 PRECISIONS = ("auto", "float32", "bfloat16")
 NAMED_DATASETS = ("mnist", "fashion_mnist", "mnist-5k")
 MAX_BETA = 1000.0
+TRAVERSAL_RANGE = 3.0
+TRAVERSAL_STEPS = 11
 
 
 class ConfigError(ValueError):
@@ -106,3 +108,21 @@ class TrainConfig:
     @classmethod
     def from_json(cls, path: Path) -> "TrainConfig":
         return cls.from_dict(json.loads(Path(path).read_text())["config"])
+
+
+@dataclasses.dataclass(frozen=True)
+class ViewRequest:
+    """Explorer settings for the traversal and class panels. ``dim`` None means every
+    dimension, one row each; ``base`` is "prior" (random draws) or "image" (one
+    validation image's code)."""
+
+    dim: int | None = 0
+    span: float = TRAVERSAL_RANGE
+    steps: int = TRAVERSAL_STEPS
+    base: str = "prior"
+    image_index: int = 0
+    rows: int = 6
+    seed: int = 0
+    classes: tuple[int, ...] = (1, 4, 9)
+    per_class: int = 10
+    style_images: int = 6

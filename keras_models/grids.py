@@ -11,13 +11,12 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from keras_models.config import TRAVERSAL_RANGE, TRAVERSAL_STEPS
 from keras_models.files import atomic_path
 from keras_models.models import NUM_CLASSES, VAE, sigmoid
 
 PAD = 2
 PAD_VALUE = 0.3
-DEFAULT_RANGE = 3.0
-DEFAULT_STEPS = 11
 PNG_SCALE = 2
 
 
@@ -37,7 +36,7 @@ def tile(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return grid
 
 
-def traversal_values(span: float = DEFAULT_RANGE, steps: int = DEFAULT_STEPS) -> np.ndarray:
+def traversal_values(span: float = TRAVERSAL_RANGE, steps: int = TRAVERSAL_STEPS) -> np.ndarray:
     return np.linspace(-span, span, steps, dtype="float32")
 
 

@@ -276,6 +276,7 @@ class TrainingSession:
         self.listener.on_start({
             "run_dir": str(self.run_dir), "data": data.describe(), "notice": data.notice,
             "epochs": cfg.epochs, "initial_epoch": self.initial_epoch, "steps": steps,
+            "config": cfg.to_dict(), "history": list(self.history),
         })
         self.model.fit(train, validation_data=val, epochs=cfg.epochs, initial_epoch=self.initial_epoch,
                        callbacks=[callback], verbose=self.verbose, shuffle=False)

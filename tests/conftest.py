@@ -31,3 +31,66 @@ def tiny_split():
     train_x, train_y = make_digits(400, seed=1)
     val_x, val_y = make_digits(100, seed=2)
     return DataSplit("tiny", train_x, train_y, val_x, val_y)
+
+
+# ----- helpers for the core and CLI suites ----------------------------------------------------
+IDX_TYPE_CODES = {np.dtype("uint8"): 0x08, np.dtype("int8"): 0x09, np.dtype(">i2"): 0x0B,
+                  np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """The IDX encoding of ``array``: zero, zero, type code, rank, big-endian sizes, data."""
+    array = np.asarray(array)
+    dtype = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
+    header = bytes([0, 0, IDX_TYPE_CODES[dtype], array.ndim])
+    header += np.asarray(array.shape, dtype=">u4").tobytes()
+    return header + array.astype(dtype).tobytes()
+
+
+def write_idx(path, array: np.ndarray):
+    """Write ``array`` as an IDX file, gzip-compressed when the name ends in .gz."""
+    import gzip
+    from pathlib import Path
+
+    path = Path(path)
+    raw = idx_bytes(array)
+    path.write_bytes(gzip.compress(raw) if path.suffix == ".gz" else raw)
+    return path
+
+
+def write_digits_idx(folder, n_train: int = 200, n_val: int = 60, gz: bool = False):
+    """A folder holding the four MNIST-layout IDX files of synthetic digits; returns the arrays."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    train_x, train_y = make_digits(n_train, seed=3)
+    val_x, val_y = make_digits(n_val, seed=4)
+    arrays = {
+        "train-images-idx3-ubyte": (train_x[..., 0] * 255).round().astype("uint8"),
+        "train-labels-idx1-ubyte": train_y.astype("uint8"),
+        "t10k-images-idx3-ubyte": (val_x[..., 0] * 255).round().astype("uint8"),
+        "t10k-labels-idx1-ubyte": val_y.astype("uint8"),
+    }
+    for stem, array in arrays.items():
+        write_idx(folder / (stem + suffix), array)
+    return arrays
+
+
+def small_config(out, **overrides):
+    """A quick, validated TrainConfig: small latent space, small batches, float32 arithmetic."""
+    from keras_models.config import TrainConfig
+
+    values = dict(model="bvae", beta=1.0, epochs=1, batch_size=50, latent_dim=4,
+                  precision="float32", dataset="mnist-5k", out=str(out))
+    values.update(overrides)
+    return TrainConfig(**values).validate()
+
+
+@pytest.fixture(scope="session")
+def digits_idx_dir(tmp_path_factory):
+    """A read-only-by-convention IDX folder of synthetic digits (200 training, 60 validation)."""
+    folder = tmp_path_factory.mktemp("digits_idx")
+    write_digits_idx(folder)
+    return folder

@@ -1,0 +1,354 @@
+"""The main window: settings on the left, live plots and image grids on the right."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PyQt6.QtCore import QThread, Qt
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
+                             QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from gui.controls import ClassControls, TrainingControls, TraversalControls
+from gui.widgets import ImagePanel, KLBars, LossPlot
+from gui.worker import ModelWorker
+from keras_models.config import ConfigError, MODEL_TITLES, ViewRequest
+
+SHUTDOWN_WAIT_MS = 60_000
+
+
+def format_eta(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def metrics_text(logs: dict[str, float]) -> str:
+    order = ("loss", "rec", "kl", "nelbo", "val_loss", "val_rec", "val_kl", "val_nelbo")
+    return "   ".join(f"{k} {logs[k]:.2f}" for k in order if k in logs)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, load_data=None) -> None:
+        super().__init__()
+        self.setWindowTitle("VAE Studio")
+        self.resize(1360, 860)
+        self.run_dir: Path | None = None
+        self.model_info: dict | None = None
+        self.training = False
+        self.tf_ready = False
+        self.errors: list[str] = []
+        self._message_box: QMessageBox | None = None
+
+        self.controls = TrainingControls()
+        self.controls.train_clicked.connect(self.start_training)
+        self.controls.stop_clicked.connect(self.stop_training)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("background: #fff3cd; color: #664d03; padding: 6px; border-radius: 4px;")
+        self.notice.hide()
+        self.run_label = QLabel("No run open")
+        self.run_label.setWordWrap(True)
+        self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.loss_plot = LossPlot(self.show_error)
+        self.kl_bars = KLBars(self.show_error)
+        self.reconstructions = ImagePanel("Reconstructions", "reconstructions", self.show_error)
+        self.reconstructions.caption.setText("originals above, reconstructions below")
+        self.samples = ImagePanel("Samples", "samples", self.show_error)
+        self.samples.caption.setText("fixed prior codes, decoded every epoch")
+        self.traversal_controls = TraversalControls()
+        self.traversal = ImagePanel("Latent traversal", "traversal", self.show_error)
+        self.class_controls = ClassControls()
+        self.class_grid = ImagePanel("Samples by class", "classes", self.show_error)
+        self.class_style = ImagePanel("Class × style", "class_style", self.show_error)
+        self.class_style.caption.setText("each row: one validation image's code decoded under labels 0-9")
+        self.traversal_controls.changed.connect(self.request_views)
+        self.class_controls.changed.connect(self.request_views)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._training_tab(), "Training")
+        self.tabs.addTab(self._panel_tab(self.traversal_controls, self.traversal), "Latent traversal")
+        self.tabs.addTab(self._class_tab(), "CVAE classes")
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.controls)
+        side_layout.addWidget(QLabel("<b>Run folder</b>"))
+        side_layout.addWidget(self.run_label)
+        side_layout.addStretch(1)
+        side.setMaximumWidth(330)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.notice)
+        right_layout.addWidget(self.tabs, 1)
+        splitter = QSplitter()
+        splitter.addWidget(side)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(splitter)
+
+        self.progress = QProgressBar()
+        self.progress.setMinimumWidth(360)
+        self.progress.setFormat("idle")
+        self.progress.setValue(0)
+        self.metrics_label = QLabel("")
+        self.statusBar().addWidget(self.metrics_label, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self._build_menu()
+        self._set_model_actions()
+
+        self.worker = ModelWorker(load_data)
+        self.thread = QThread(self)
+        self.thread.setObjectName("model-worker")
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.initialise)
+        s = self.worker.signals
+        s.ready.connect(self._on_ready)
+        s.started.connect(self._on_started)
+        s.batch_progress.connect(self._on_batch)
+        s.epoch_done.connect(self._on_epoch)
+        s.views.connect(self._on_views)
+        s.finished.connect(self._on_finished)
+        s.failed.connect(self._on_failed)
+        s.run_opened.connect(self._on_run_opened)
+        s.saved.connect(lambda path: self.statusBar().showMessage(f"model saved to {path}", 8000))
+        s.notice.connect(self.show_notice)
+        self.controls.train_button.setEnabled(False)
+        self.metrics_label.setText("Loading TensorFlow…")
+
+    # ----- layout -------------------------------------------------------------------------------
+    def _training_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        top = QHBoxLayout()
+        top.addWidget(self.loss_plot, 3)
+        top.addWidget(self.kl_bars, 1)
+        images = QHBoxLayout()
+        images.addWidget(self.reconstructions, 1)
+        images.addWidget(self.samples, 1)
+        layout.addLayout(top, 1)
+        layout.addLayout(images, 1)
+        return tab
+
+    @staticmethod
+    def _panel_tab(controls: QWidget, *panels: QWidget) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(controls)
+        for panel in panels:
+            layout.addWidget(panel, 1)
+        return tab
+
+    def _class_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self.class_controls)
+        grids = QHBoxLayout()
+        grids.addWidget(self.class_grid, 1)
+        grids.addWidget(self.class_style, 1)
+        layout.addLayout(grids, 1)
+        return tab
+
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = QAction("&Open run…", self, shortcut=QKeySequence.StandardKey.Open)
+        self.open_action.triggered.connect(self._open_run_clicked)
+        self.save_model_action = QAction("Save &model…", self)
+        self.save_model_action.triggered.connect(self._save_model_clicked)
+        self.save_all_action = QAction("Save &all pictures", self, shortcut=QKeySequence.StandardKey.Save)
+        self.save_all_action.triggered.connect(self._save_all_clicked)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        for action in (self.open_action, self.save_model_action, self.save_all_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+
+    def start_worker(self) -> None:
+        """Start the model thread; it imports TensorFlow, so call this once the window shows."""
+        if not self.thread.isRunning():
+            self.thread.start()
+
+    # ----- messages -----------------------------------------------------------------------------
+    def show_error(self, message: str) -> None:
+        self.errors.append(message)
+        self.statusBar().showMessage(message, 15_000)
+        if self._message_box is not None:
+            self._message_box.close()
+        self._message_box = QMessageBox(QMessageBox.Icon.Warning, "VAE Studio", message,
+                                        QMessageBox.StandardButton.Ok, self)
+        self._message_box.open()
+
+    def show_notice(self, text: str) -> None:
+        self.notice.setText(f"⚠ {text}")
+        self.notice.show()
+
+    # ----- actions --------------------------------------------------------------------------------
+    def start_training(self) -> None:
+        if self.training or not self.tf_ready:
+            return
+        config = self.controls.config()
+        resume = ""
+        if self.controls.continue_run.isChecked() and self.run_dir is not None:
+            resume = str(self.run_dir)
+        else:
+            try:
+                config.validate()
+            except ConfigError as exc:
+                self.show_error(str(exc))
+                return
+        self.notice.hide()
+        self._set_training(True)
+        self.progress.setFormat("preparing data…")
+        self.progress.setValue(0)
+        self.worker.train_requested.emit(config.to_dict(), resume)
+
+    def stop_training(self) -> None:
+        # Set directly: the worker's event loop is blocked inside fit.
+        self.worker.stop_event.set()
+        self.progress.setFormat("stopping…")
+
+    def _set_training(self, training: bool) -> None:
+        self.training = training
+        self.controls.set_training(training)
+        self._set_model_actions()
+
+    def _set_model_actions(self) -> None:
+        self.open_action.setEnabled(not self.training)
+        self.save_model_action.setEnabled(not self.training and self.model_info is not None)
+        self.save_all_action.setEnabled(self.run_dir is not None)
+
+    def request_views(self) -> None:
+        request = ViewRequest(**self.traversal_controls.request_fields(), **self.class_controls.request_fields())
+        self.worker.set_view_request(request)
+        self.worker.render_requested.emit()
+
+    def _open_run_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a run folder", str(self.run_dir or "runs"))
+        if folder:
+            self.open_run(folder)
+
+    def open_run(self, folder: str) -> None:
+        if self.training:
+            return
+        self.metrics_label.setText(f"opening {folder}…")
+        self.worker.open_requested.emit(folder)
+
+    def _save_model_clicked(self) -> None:
+        suggested = str((self.run_dir or Path(".")) / "model.keras")
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", suggested, "Keras models (*.keras)")
+        if path:
+            if not path.endswith(".keras"):
+                path += ".keras"
+            self.worker.save_requested.emit(path)
+
+    def _save_all_clicked(self) -> None:
+        if self.run_dir is None:
+            self.show_error("there is no run folder yet: train a model or open a run")
+            return
+        written = self.save_all(self.run_dir / "figures")
+        if written:
+            self.statusBar().showMessage(f"saved {len(written)} pictures in {self.run_dir / 'figures'}", 8000)
+
+    def save_all(self, folder: Path) -> list[Path]:
+        """Write every picture that has content into ``folder``; errors go to a message box."""
+        panels = [self.loss_plot, self.kl_bars, self.reconstructions, self.samples, self.traversal,
+                  self.class_grid, self.class_style]
+        written = []
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for panel in panels:
+                if isinstance(panel, ImagePanel) and panel.grid is None:
+                    continue
+                written.append(panel.save_to(folder / f"{panel.file_stem}.png"))
+        except OSError as exc:
+            self.show_error(f"cannot save pictures in {folder}: {exc.strerror or exc}")
+        return written
+
+    # ----- worker signals -----------------------------------------------------------------------
+    def _on_ready(self) -> None:
+        self.tf_ready = True
+        self.controls.train_button.setEnabled(not self.training)
+        self.metrics_label.setText("Ready: choose settings and click Train")
+        self.request_views()
+
+    def _on_started(self, info: dict) -> None:
+        self.run_dir = Path(info["run_dir"])
+        self._show_model(info["config"])
+        self.run_label.setText(f"{info['run_dir']}\n{info['data']}")
+        self.loss_plot.set_history(info["history"])
+        self.progress.setRange(0, 1000)
+        self._train_started = time.perf_counter()
+        self.controls.set_run_open(True)
+        self._set_model_actions()
+        if info.get("notice"):
+            self.show_notice(info["notice"])
+
+    def _show_model(self, config: dict) -> None:
+        self.model_info = config
+        self.class_controls.set_available(config["model"] == "cvae")
+        self.traversal_controls.set_latent_dim(config["latent_dim"])
+        self.setWindowTitle(f"VAE Studio: {MODEL_TITLES[config['model']]}, β = {config['beta']:g}")
+
+    def _on_batch(self, progress: dict) -> None:
+        epochs, steps = progress["epochs"], progress["steps"]
+        done = (progress["epoch"] - 1) * steps + progress["batch"]
+        self.progress.setValue(int(1000 * done / (epochs * steps)))
+        self.progress.setFormat(f"epoch {progress['epoch']}/{epochs} · batch {progress['batch']}/{steps}"
+                                f" · ETA {format_eta(progress['eta_s'])}")
+        self.metrics_label.setText(metrics_text(progress["logs"]))
+        self.loss_plot.add_batch(progress)
+
+    def _on_epoch(self, payload: dict) -> None:
+        record, images = payload["record"], payload["images"]
+        if "loss" in record:
+            self.loss_plot.add_epoch(record)
+            self.metrics_label.setText(f"epoch {int(record['epoch'])}: {metrics_text(record)}")
+        self.reconstructions.set_grid(images["reconstructions"], "originals above, reconstructions below")
+        self.samples.set_grid(images["samples"], f"fixed prior codes, epoch {int(record['epoch'])}")
+        self.kl_bars.set_values(images["kl_per_dim"], images["active_units"])
+
+    def _on_views(self, views: dict) -> None:
+        self.traversal.set_grid(views["traversal"], views["traversal_caption"])
+        if "classes" in views:
+            self.class_grid.set_grid(views["classes"], "one row per class, same codes in every row")
+        if "class_style" in views:
+            self.class_style.set_grid(views["class_style"])
+
+    def _on_finished(self, result: dict) -> None:
+        self._set_training(False)
+        self.progress.setValue(self.progress.maximum())
+        word = "stopped" if result["stopped"] else "finished"
+        self.progress.setFormat(f"{word} after epoch {result['epochs']}")
+        self.statusBar().showMessage(f"training {word}; run saved in {result['run_dir']}", 15_000)
+
+    def _on_failed(self, message: str) -> None:
+        if self.training:
+            self._set_training(False)
+            self.progress.setFormat("failed")
+        self.show_error(message)
+
+    def _on_run_opened(self, info: dict) -> None:
+        self.run_dir = Path(info["run_dir"])
+        self._show_model(info["config"])
+        self.controls.show_config(info["config"])
+        self.controls.set_run_open(True)
+        self.loss_plot.set_history(info["history"])
+        self.run_label.setText(f"{info['run_dir']}\n{info['data']}")
+        self.metrics_label.setText(f"opened {info['run_dir']} ({len(info['history'])} epochs)")
+        self._set_model_actions()
+
+    # ----- shutdown -------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop any training, then end the worker thread and wait for it."""
+        self.worker.stop_event.set()
+        if self.thread.isRunning():
+            self.thread.quit()
+            self.thread.wait(SHUTDOWN_WAIT_MS)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        self.shutdown()
+        super().closeEvent(event)
+

@@ -1,0 +1,229 @@
+"""The thread that owns the model: training, loading, saving and rendering.
+
+Only this thread touches TensorFlow. The window talks to it with queued
+signals while it is idle; while ``fit`` runs its event loop is blocked, so
+Stop is a ``threading.Event`` and explorer settings are read from a
+lock-protected slot after every batch.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
+
+from keras_models.config import TrainConfig
+
+
+class Signals(QObject):
+    """Everything the worker reports. Payloads are plain Python values and numpy copies."""
+
+    ready = pyqtSignal()
+    started = pyqtSignal(dict)
+    batch_progress = pyqtSignal(dict)
+    epoch_done = pyqtSignal(dict)
+    views = pyqtSignal(dict)
+    finished = pyqtSignal(dict)
+    failed = pyqtSignal(str)
+    run_opened = pyqtSignal(dict)
+    saved = pyqtSignal(str)
+    notice = pyqtSignal(str)
+
+
+class ModelWorker(QObject):
+    """Lives in a QThread. Slots run there; public plain methods are safe from any thread."""
+
+    train_requested = pyqtSignal(dict, str)
+    open_requested = pyqtSignal(str)
+    save_requested = pyqtSignal(str)
+    render_requested = pyqtSignal()
+
+    def __init__(self, load_data: Callable[[TrainConfig], Any] | None = None) -> None:
+        super().__init__()
+        self.signals = Signals()
+        self.stop_event = threading.Event()
+        self._load_data_override = load_data
+        self._lock = threading.Lock()
+        self._request = None
+        self._request_version = 0
+        self._rendered_version = -1
+        self.model = None
+        self.data = None
+        self.config: TrainConfig | None = None
+        self.run_dir: Path | None = None
+        self.history: list[dict[str, float]] = []
+        self.train_requested.connect(self.train)
+        self.open_requested.connect(self.open_run)
+        self.save_requested.connect(self.save_model)
+        self.render_requested.connect(self.render_if_changed)
+
+    # ----- called from the GUI thread -------------------------------------------------------
+    def set_view_request(self, request) -> None:
+        with self._lock:
+            self._request = request
+            self._request_version += 1
+
+    # ----- slots, run in the worker thread ------------------------------------------------------
+    @pyqtSlot()
+    def initialise(self) -> None:
+        """Import TensorFlow, after the window is on screen.
+
+        The import runs on a plain Python thread: imported on a QThread,
+        TensorFlow later crashes (a segfault creating its first large tensor).
+        """
+        errors: list[BaseException] = []
+        importer = threading.Thread(target=_import_core, args=(errors,), name="import-tensorflow")
+        importer.start()
+        importer.join()
+        if errors:
+            self.signals.failed.emit(f"TensorFlow could not be loaded: {errors[0]}")
+            return
+        self.signals.ready.emit()
+
+    def _load_data(self, config: TrainConfig):
+        if self._load_data_override is not None:
+            return self._load_data_override(config)
+        from keras_models.data import load_dataset
+        return load_dataset(config.dataset, config.data_dir)
+
+    @pyqtSlot(dict, str)
+    def train(self, settings: dict, resume_dir: str) -> None:
+        from keras_models.training import TrainingDiverged, TrainingSession
+
+        self.stop_event.clear()
+        try:
+            if resume_dir:
+                from keras_models.training import read_run
+
+                run_config, _, _ = read_run(resume_dir)
+                same_run = self.run_dir == Path(resume_dir) and self.data is not None
+                session = TrainingSession.resume(
+                    resume_dir, int(settings["epochs"]),
+                    data=self.data if same_run else self._load_data(run_config),
+                    listener=_Reporter(self), stop_event=self.stop_event)
+            else:
+                config = TrainConfig.from_dict(settings).validate()
+                session = TrainingSession.new(config, data=self._load_data(config),
+                                              listener=_Reporter(self), stop_event=self.stop_event)
+            self.model, self.data, self.config = session.model, session.data, session.config
+            self.run_dir, self.history = session.run_dir, session.history
+            if session.data.notice:
+                self.signals.notice.emit(session.data.notice)
+            result = session.run()
+            self.model = result.model
+            self.signals.finished.emit({"run_dir": str(result.run_dir), "stopped": result.stopped,
+                                        "epochs": len(result.history)})
+        except TrainingDiverged as exc:
+            self.signals.failed.emit(str(exc))
+            self._reload_checkpoint()
+        except ValueError as exc:  # bad settings, data or run folder: the message says which
+            self.signals.failed.emit(str(exc))
+        except Exception as exc:
+            traceback.print_exc()
+            self.signals.failed.emit(f"training failed: {type(exc).__name__}: {exc}")
+        self._rendered_version = -1
+        self.render_if_changed()
+
+    def _reload_checkpoint(self) -> None:
+        from keras_models.training import MODEL_FILE, load_model_file
+
+        if self.run_dir is not None and (self.run_dir / MODEL_FILE).exists():
+            try:
+                self.model = load_model_file(self.run_dir / MODEL_FILE)
+            except ValueError as exc:
+                self.signals.failed.emit(str(exc))
+
+    @pyqtSlot(str)
+    def open_run(self, run_dir: str) -> None:
+        from keras_models.training import MODEL_FILE, load_model_file, read_run
+
+        try:
+            config, saved, history = read_run(run_dir)
+            model = load_model_file(Path(run_dir) / MODEL_FILE)
+            data = self._load_data(config)
+        except ValueError as exc:
+            self.signals.failed.emit(str(exc))
+            return
+        except Exception as exc:
+            self.signals.failed.emit(f"cannot open {run_dir}: {type(exc).__name__}: {exc}")
+            return
+        self.model, self.data, self.config, self.run_dir, self.history = model, data, config, Path(run_dir), history
+        if data.notice:
+            self.signals.notice.emit(data.notice)
+        self.signals.run_opened.emit({"run_dir": str(run_dir), "config": config.to_dict(), "history": history,
+                                      "data": data.describe()})
+        self._emit_epoch_images({"epoch": history[-1]["epoch"]} if history else {"epoch": 0.0})
+        self._rendered_version = -1
+        self.render_if_changed()
+
+    @pyqtSlot(str)
+    def save_model(self, path: str) -> None:
+        from keras_models.training import save_model_atomic
+
+        if self.model is None:
+            self.signals.failed.emit("there is no model to save yet: train one or open a run")
+            return
+        try:
+            save_model_atomic(self.model, Path(path))
+        except OSError as exc:
+            self.signals.failed.emit(f"cannot save the model to {path}: {exc.strerror or exc}")
+            return
+        self.signals.saved.emit(path)
+
+    @pyqtSlot()
+    def render_if_changed(self) -> None:
+        """Render the explorer views if the settings changed since the last render."""
+        if self.model is None or self.data is None:
+            return
+        with self._lock:
+            request, version = self._request, self._request_version
+        if request is None or version == self._rendered_version:
+            return
+        self._rendered_version = version
+        self.render(request)
+
+    def render(self, request) -> None:
+        from keras_models.views import render_views
+
+        try:
+            self.signals.views.emit(render_views(self.model, request, self.data.val_x, self.data.val_y))
+        except Exception as exc:
+            self.signals.failed.emit(f"cannot draw the explorer views: {exc}")
+
+    def _emit_epoch_images(self, record: dict[str, float]) -> None:
+        from keras_models.views import epoch_images
+
+        seed = self.config.seed if self.config else 0
+        images = epoch_images(self.model, self.data.val_x, self.data.val_y, seed)
+        self.signals.epoch_done.emit({"record": record, "images": images})
+
+
+def _import_core(errors: list[BaseException]) -> None:
+    try:
+        import keras_models.training  # noqa: F401  (the heavy import: TensorFlow and Keras)
+    except Exception as exc:  # a broken installation must not kill the window
+        errors.append(exc)
+
+
+class _Reporter:
+    """A ``TrainingListener`` (by duck typing, so this module imports no TensorFlow) that
+    forwards a session's progress to the window, from the worker thread."""
+
+    def __init__(self, worker: ModelWorker) -> None:
+        self.worker = worker
+
+    def on_start(self, info: dict[str, Any]) -> None:
+        self.worker.signals.started.emit(info)
+
+    def on_batch(self, model, progress: dict[str, Any]) -> None:
+        self.worker.signals.batch_progress.emit(progress)
+        self.worker.render_if_changed()
+
+    def on_epoch(self, model, record: dict[str, float]) -> None:
+        self.worker.model = model
+        self.worker._emit_epoch_images(record)
+        # The weights changed: redraw the explorer views even if their settings did not.
+        self.worker._rendered_version = -1
+        self.worker.render_if_changed()

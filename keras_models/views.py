@@ -1,0 +1,72 @@
+"""What the window shows of a model, computed without any widget.
+
+``epoch_images`` and ``render_views`` turn a model into plain numpy arrays
+that any front end can draw.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from keras_models import grids
+from keras_models.config import ViewRequest
+from keras_models.models import VAE
+
+PREVIEW_IMAGES = 20
+PREVIEW_SAMPLES = 50
+KL_IMAGES = 500
+ACTIVE_UNIT_NATS = 0.01
+
+
+def _image_labels(model: VAE, labels: np.ndarray | None) -> np.ndarray | None:
+    return labels if model.conditional else None
+
+
+def epoch_images(model: VAE, images: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, Any]:
+    """The per-epoch pictures: reconstructions of a fixed batch, samples of fixed prior codes,
+    and the mean KL of each latent dimension."""
+    preview_x, preview_y = images[:PREVIEW_IMAGES], labels[:PREVIEW_IMAGES]
+    kl = model.kl_per_dimension(images[:KL_IMAGES], _image_labels(model, labels[:KL_IMAGES]))
+    return {
+        "reconstructions": grids.reconstruction_grid(model, preview_x, _image_labels(model, preview_y)),
+        "samples": grids.samples_grid(model, grids.prior_codes(PREVIEW_SAMPLES, model.latent_dim, seed)),
+        "kl_per_dim": kl,
+        "active_units": int((kl > ACTIVE_UNIT_NATS).sum()),
+    }
+
+
+def _base_codes(model: VAE, request: ViewRequest, images: np.ndarray, labels: np.ndarray):
+    """Codes the traversal starts from, and the labels that go with them (CVAE)."""
+    if request.base == "image":
+        index = int(np.clip(request.image_index, 0, len(images) - 1))
+        label = labels[index:index + 1]
+        z_mean, _ = model.encode(images[index:index + 1], _image_labels(model, label))
+        return z_mean, (int(label[0]) if model.conditional else None)
+    codes = grids.prior_codes(request.rows, model.latent_dim, request.seed)
+    return codes, (int(labels[0]) if model.conditional else None)
+
+
+def render_views(model: VAE, request: ViewRequest, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """The traversal grid and, for a CVAE, the class and class x style grids."""
+    values = grids.traversal_values(request.span, request.steps)
+    codes, label = _base_codes(model, request, images, labels)
+    start = "the code of validation image %d" % request.image_index if request.base == "image" else "a prior draw"
+    if request.dim is None:
+        traversal = grids.all_dims_traversal(model, codes[0], values, label=label)
+        caption = f"row i: z_i from {-request.span:g} to {request.span:g}, starting from {start}"
+    else:
+        dim = min(request.dim, model.latent_dim - 1)
+        traversal = grids.traversal_grid(model, codes, dim, values, label)
+        caption = f"columns: z{dim} from {-request.span:g} to {request.span:g}; rows: " + (
+            start if request.base == "image" else f"{len(codes)} prior draws")
+    if label is not None:
+        caption += f"; label {label}"
+    views = {"traversal": traversal, "traversal_caption": caption}
+    if model.conditional:
+        if request.classes:
+            views["classes"] = grids.class_grid(model, request.classes, request.per_class, request.seed)
+        n = request.style_images
+        views["class_style"] = grids.class_style_grid(model, images[:n], labels[:n])
+    return views
+
