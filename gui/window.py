@@ -34,6 +34,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("VAE Studio")
         self.resize(1360, 860)
         self.run_dir: Path | None = None
+        self.runs_folder = Path("runs")
         self.model_info: dict | None = None
         self.training = False
         self.tf_ready = False
@@ -190,6 +191,7 @@ class MainWindow(QMainWindow):
         if self.training or not self.tf_ready:
             return
         config = self.controls.config()
+        config.out = str(self.runs_folder)
         resume = ""
         if self.controls.continue_run.isChecked() and self.run_dir is not None:
             resume = str(self.run_dir)

@@ -1,0 +1,197 @@
+"""The window, driven as a user would: click Train, watch it update, explore, save, reopen."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.gui.conftest import set_quick_settings, train_and_wait
+
+TIMEOUT = 120_000
+
+
+def test_window_opens_with_every_panel(window):
+    assert window.isVisible()
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
+        "Training", "Latent traversal", "CVAE classes"]
+    for panel in (window.loss_plot, window.kl_bars, window.reconstructions, window.samples,
+                  window.traversal, window.class_grid, window.class_style):
+        assert panel.save_button is not None
+    assert window.controls.train_button.isEnabled()
+    assert not window.controls.stop_button.isEnabled()
+
+
+def test_vanilla_vae_fixes_beta_and_cvae_selector_needs_a_cvae(window):
+    controls = window.controls
+    controls.model.setCurrentIndex(controls.model.findData("bvae"))
+    controls.beta.setValue(4.0)
+    controls.model.setCurrentIndex(controls.model.findData("vae"))
+    assert controls.beta.value() == 1.0
+    assert not controls.beta.isEnabled()
+    assert "β = 1" in controls.beta.toolTip()
+    assert not window.class_controls.isEnabled()
+    assert "CVAE" in window.class_controls.toolTip()
+
+
+def test_one_epoch_training_updates_plots_grids_and_traversal(qtbot, window, tmp_path):
+    set_quick_settings(window, epochs=1, batch_size=30)
+    progress = []
+    window.worker.signals.batch_progress.connect(progress.append)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        result = train_and_wait(qtbot, window)
+    assert not result["stopped"] and result["epochs"] == 1
+    assert progress and progress[-1]["batch"] == progress[-1]["steps"] == 10
+    assert len(window.loss_plot.history) == 1
+    xs, ys = window.loss_plot.lines["val_nelbo"].get_data()
+    assert list(xs) == [1.0] and np.isfinite(ys[0])
+    batch_x, _ = window.loss_plot.lines["batch_rec"].get_data()
+    assert len(batch_x) == len(progress)
+    assert window.reconstructions.grid is not None and window.samples.grid is not None
+    assert window.traversal.grid is not None
+    assert window.kl_bars.values is not None and len(window.kl_bars.values) == 4
+    assert window.controls.train_button.isEnabled()
+    assert (window.run_dir / "model.keras").exists()
+
+
+def test_stop_ends_training_early_and_keeps_the_model(qtbot, window):
+    set_quick_settings(window, epochs=200, batch_size=10)
+    with qtbot.waitSignal(window.worker.signals.batch_progress, timeout=TIMEOUT):
+        window.controls.train_button.click()
+    assert not window.controls.train_button.isEnabled()  # no second training while one runs
+    with qtbot.waitSignal(window.worker.signals.finished, timeout=TIMEOUT) as blocker:
+        window.controls.stop_button.click()
+    assert blocker.args[0]["stopped"]
+    assert blocker.args[0]["epochs"] < 200
+    assert (window.run_dir / "model.keras").exists()
+    assert window.controls.train_button.isEnabled()
+
+
+def test_closing_during_training_stops_the_worker(qtbot, window):
+    set_quick_settings(window, epochs=200, batch_size=10)
+    with qtbot.waitSignal(window.worker.signals.batch_progress, timeout=TIMEOUT):
+        window.controls.train_button.click()
+    window.close()
+    assert not window.thread.isRunning()
+
+
+def test_traversal_changes_with_the_dimension(qtbot, window):
+    set_quick_settings(window, epochs=2, batch_size=30)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        train_and_wait(qtbot, window)
+    dims = window.traversal_controls.dim
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        dims.setCurrentIndex(dims.findData(0))
+    first = window.traversal.grid.copy()
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        dims.setCurrentIndex(dims.findData(1))
+    assert window.traversal.grid.shape == first.shape
+    assert not np.allclose(window.traversal.grid, first)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        dims.setCurrentIndex(0)  # "All dimensions": one row each
+    assert window.traversal.grid.shape[0] == 4 * 30 + 2
+
+
+def test_cvae_selector_draws_the_chosen_classes(qtbot, window):
+    set_quick_settings(window, model="cvae", epochs=1, batch_size=30)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        train_and_wait(qtbot, window)
+    assert window.class_controls.isEnabled()
+    for digit, button in enumerate(window.class_controls.toggles):
+        button.blockSignals(True)
+        button.setChecked(digit in (0, 2))
+        button.blockSignals(False)
+    window.class_controls.per_class.blockSignals(True)
+    window.class_controls.per_class.setValue(5)
+    window.class_controls.per_class.blockSignals(False)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        window.request_views()
+    assert window.class_grid.grid.shape == (2 * 30 + 2, 5 * 30 + 2)
+    assert window.class_style.grid.shape[1] == 10 * 30 + 2
+
+
+def test_save_writes_pngs_of_the_expected_size(qtbot, window, tmp_path):
+    set_quick_settings(window, epochs=1, batch_size=30)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        train_and_wait(qtbot, window)
+    path = window.reconstructions.save_to(tmp_path / "recon.png")
+    height, width = window.reconstructions.grid.shape
+    assert Image.open(path).size == (2 * width, 2 * height)
+    written = window.save_all(tmp_path / "figures")
+    names = sorted(p.name for p in written)
+    assert {"losses.png", "reconstructions.png", "samples.png", "traversal.png"} <= set(names)
+    for p in written:
+        assert Image.open(p).size[0] > 100
+
+
+def test_saving_into_an_unwritable_place_shows_an_error(window, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert window.save_all(blocker / "figures") == []
+    assert window.errors and "cannot save pictures" in window.errors[-1]
+
+
+def test_reopened_run_restores_history_and_continues(qtbot, window, tmp_path, tiny_data):
+    from gui.window import MainWindow
+
+    set_quick_settings(window, epochs=2, batch_size=30)
+    train_and_wait(qtbot, window)
+    run_dir = window.run_dir
+    window.close()
+
+    reopened = MainWindow(load_data=lambda config: tiny_data)
+    qtbot.addWidget(reopened)
+    reopened.show()
+    with qtbot.waitSignal(reopened.worker.signals.ready, timeout=TIMEOUT):
+        reopened.start_worker()
+    with qtbot.waitSignal(reopened.worker.signals.run_opened, timeout=TIMEOUT):
+        reopened.open_run(str(run_dir))
+    assert [r["epoch"] for r in reopened.loss_plot.history] == [1.0, 2.0]
+    assert reopened.controls.latent_dim.value() == 4
+    assert reopened.controls.continue_run.isEnabled()
+    reopened.controls.continue_run.setChecked(True)
+    reopened.controls.epochs.setValue(1)
+    result = train_and_wait(qtbot, reopened)
+    assert result["epochs"] == 3
+    assert [r["epoch"] for r in reopened.loss_plot.history] == [1.0, 2.0, 3.0]
+    reopened.close()
+
+
+def test_bad_run_folder_and_failing_training_keep_the_window_usable(qtbot, window, tmp_path, tiny_data):
+    with qtbot.waitSignal(window.worker.signals.failed, timeout=TIMEOUT):
+        window.open_run(str(tmp_path))
+    assert "not a run folder" in window.errors[-1]
+
+    calls = []
+
+    def flaky_loader(config):
+        calls.append(config)
+        if len(calls) == 1:
+            raise RuntimeError("disk on fire")
+        return tiny_data
+
+    window.worker._load_data_override = flaky_loader
+    set_quick_settings(window, epochs=1, batch_size=30)
+    with qtbot.waitSignal(window.worker.signals.failed, timeout=TIMEOUT):
+        window.controls.train_button.click()
+    assert "disk on fire" in window.errors[-1]
+    assert window.controls.train_button.isEnabled()
+    result = train_and_wait(qtbot, window)
+    assert result["epochs"] == 1
+
+
+def test_offline_fallback_shows_a_notice(qtbot, window, tiny_data):
+    tiny_data.notice = "cannot download mnist: no network; using the offline mnist-5k set instead"
+    set_quick_settings(window, epochs=1, batch_size=30)
+    train_and_wait(qtbot, window)
+    assert window.notice.isVisibleTo(window)
+    assert "offline" in window.notice.text()
+
+
+def test_screenshot_after_a_short_training(qtbot, window, tmp_path):
+    set_quick_settings(window, model="cvae", epochs=2, batch_size=30)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        train_and_wait(qtbot, window)
+    path = tmp_path / "window.png"
+    assert window.grab().save(str(path))
+    image = Image.open(path)
+    assert image.size[0] >= 800 and image.size[1] >= 500
+    pixels = np.asarray(image.convert("L"))
+    assert pixels.std() > 10  # a real picture, not a blank window
