@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     grids = commands.add_parser("grids", help="write the image grids of a saved run again")
     grids.add_argument("run_dir", metavar="RUN_DIR")
-    grids.add_argument("--traverse-dim", type=int, default=6, help="latent dimension to traverse (default 6)")
+    grids.add_argument("--traverse-dim", type=int,
+                       help="latent dimension to traverse (default 6, or the last one of smaller models)")
     grids.add_argument("--classes", type=int, nargs="+", default=[1, 4, 9], help="CVAE classes (default 1 4 9)")
     grids.add_argument("--out", help="folder for the PNG files (default RUN_DIR/grids)")
     return parser
@@ -84,6 +85,8 @@ def _grids(args: argparse.Namespace) -> int:
 
     config, _, _ = read_run(args.run_dir)
     model = load_model_file(Path(args.run_dir) / MODEL_FILE)
+    if args.traverse_dim is None:  # the same choice training makes for its own grids
+        args.traverse_dim = min(6, model.latent_dim - 1)
     if not 0 <= args.traverse_dim < model.latent_dim:
         raise ValueError(f"--traverse-dim {args.traverse_dim} does not exist: the model has {model.latent_dim} latent dimensions")
     if any(not 0 <= c <= 9 for c in args.classes):

@@ -15,6 +15,7 @@ import math
 import platform
 import threading
 import time
+import zipfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,8 @@ def load_model_file(path: str | Path) -> VAE:
     path = Path(path)
     if not path.is_file():
         raise RunError(f"no model file at {path}")
+    if not zipfile.is_zipfile(path):  # Keras would call a truncated file "File not found"
+        raise RunError(f"cannot load model {path}: not a complete .keras file (truncated or damaged)")
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:  # Keras raises many types for truncated or foreign files

@@ -94,3 +94,35 @@ def digits_idx_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("digits_idx")
     write_digits_idx(folder)
     return folder
+
+
+def run_main(argv):
+    """Run ``main.main(argv)`` in-process; return (exit status, stdout, stderr)."""
+    import contextlib
+    import io
+
+    import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main.main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse errors
+            status = exc.code
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="session")
+def cli_run(tmp_path_factory, digits_idx_dir):
+    """One run trained through ``main.py train`` on the synthetic IDX digits: (run_dir, stdout, stderr).
+
+    Tests that change the run must copy it first.
+    """
+    out = tmp_path_factory.mktemp("cli_runs")
+    status, stdout, stderr = run_main([
+        "train", "-m", "bvae", "-b", "1.5", "-e", "1", "-bs", "50", "--latent-dim", "4",
+        "--precision", "float32", "--dataset", f"idx:{digits_idx_dir}", "--out", out,
+    ])
+    assert status == 0, stderr
+    (run_dir,) = out.iterdir()
+    return run_dir, stdout, stderr

@@ -51,6 +51,13 @@ def test_truncated_idx_file_is_a_data_error(tmp_path):
         data.read_idx(tmp_path / "cut-idx3-ubyte")
 
 
+def test_idx_file_with_trailing_bytes_is_a_data_error(tmp_path):
+    raw = idx_bytes(np.zeros((2, 3), dtype="uint8"))
+    (tmp_path / "long").write_bytes(raw + b"\x00\x01")
+    with pytest.raises(DataError, match=r"long: expected 6 bytes of data for shape \(2, 3\), found 8"):
+        data.read_idx(tmp_path / "long")
+
+
 def test_header_cut_short_is_a_data_error(tmp_path):
     (tmp_path / "short").write_bytes(bytes([0, 0, 0x08, 3, 0, 0, 0, 4]))
     with pytest.raises(DataError, match="short: header cut short"):

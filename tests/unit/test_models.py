@@ -109,10 +109,21 @@ def test_bfloat16_model_returns_float32_arrays():
     assert all(v.dtype == "float32" for v in model.trainable_variables)
 
 
-def test_resolve_precision():
+def test_resolve_precision(monkeypatch):
+    import tensorflow as tf
+
+    from keras_models import models
+
     assert resolve_precision("float32") == "float32"
     assert resolve_precision("bfloat16") == "bfloat16"
-    assert resolve_precision("auto") in ("float32", "bfloat16")
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: True)
+    assert resolve_precision("auto") == "bfloat16"
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: False)
+    assert resolve_precision("auto") == "float32"
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    assert resolve_precision("auto") == "float32"  # a GPU keeps float32
 
 
 @pytest.mark.parametrize("name, cls, beta", [("vae", VAE, 1.0), ("bvae", VAE, 4.0), ("cvae", ConditionalVAE, 0.5)])
