@@ -11,7 +11,8 @@ from typing import Callable
 import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PyQt6.QtCore import Qt
+from matplotlib.ticker import MaxNLocator
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
                              QWidget)
@@ -20,6 +21,11 @@ from keras_models.files import atomic_path
 
 TERMS = (("rec", "Reconstruction −log p(x|z)"), ("kl", "KL(q(z|x) ‖ p(z))"), ("nelbo", "NELBO and β-weighted loss"))
 TRAIN_COLOUR, VAL_COLOUR, BATCH_COLOUR = "#1f77b4", "#d62728", "#9ecae1"
+FULL_DRAW_GAP_MS = 150
+LEGEND_HTML = (f'<span style="color:{BATCH_COLOUR}">━ train, running mean</span>&nbsp;&nbsp;'
+               f'<span style="color:{TRAIN_COLOUR}">●━ train</span>&nbsp;&nbsp;'
+               f'<span style="color:{VAL_COLOUR}">■╍ validation</span>&nbsp;&nbsp;'
+               f'<span>┈ β-weighted loss</span>')
 
 
 def grid_to_pixels(grid: np.ndarray) -> np.ndarray:
@@ -77,6 +83,8 @@ class ImagePanel(QWidget):
         self.title = QLabel(f"<b>{title}</b>")
         self.caption = QLabel("")
         self.caption.setStyleSheet("color: palette(mid);")
+        # Ignored: a longer caption must not re-flow the panels (that redraws every canvas).
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.image = ScaledImage("Nothing to show yet: train a model or open a run.")
         self.save_button = QPushButton("Save…")
         self.save_button.setEnabled(False)
@@ -122,7 +130,7 @@ class FigurePanel(QWidget):
         super().__init__(parent)
         self.file_stem = file_stem
         self._on_error = on_error
-        self.figure = Figure(figsize=figsize, layout="constrained")
+        self.figure = Figure(figsize=figsize)
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumHeight(150)
         self.save_button = QPushButton("Save…")
@@ -151,39 +159,172 @@ class FigurePanel(QWidget):
                 self._on_error(f"cannot save {path}: {exc.strerror or exc}")
 
 
-class LossPlot(FigurePanel):
-    """Reconstruction, KL and NELBO over epochs; train and validation.
+class TermCanvas(FigureCanvasQTAgg):
+    """One loss term's live plot: lines made once, blitted onto a cached background.
 
-    Lines are created once and updated with ``set_data``; the train curve also
-    gets a point every few batches.
+    A full redraw (axes, ticks, text) is the slow part, so it happens only
+    when the data leaves the axis limits; the limits then grow with room to
+    spare, so a falling loss does not force a redraw at every update.
+    """
+
+    def __init__(self, term: str, title: str, keys: list[str]) -> None:
+        figure = Figure(figsize=(2.6, 2.4))
+        super().__init__(figure)
+        figure.subplots_adjust(left=0.16, right=0.97, bottom=0.1, top=0.97)
+        self.term = term
+        self.ax = figure.add_subplot(1, 1, 1)
+        self.lines = {key: draw_loss_line(self.ax, key) for key in keys}
+        # Titles and legends live in Qt labels beside the canvas: text is most of what a
+        # full matplotlib redraw costs, and these redraws happen while training runs.
+        style_loss_axes(self.ax)
+        for line in self.lines.values():
+            line.set_animated(True)  # drawn by _draw_lines, not part of the cached background
+        self._background = None
+        self.pending_limits = None
+        self.mpl_connect("draw_event", self._on_full_draw)
+        self.setMinimumHeight(150)
+
+    def update_lines(self, data: dict[str, tuple[list[float], list[float]]], x_max: float) -> bool:
+        """Blit the new data now; return True when the axes need a full redraw (new limits)."""
+        for key, line in self.lines.items():
+            line.set_data(*data[key])
+        self.pending_limits = self._wanted_limits(x_max)
+        if self._background is not None:
+            self.restore_region(self._background)
+            self._draw_lines()
+        return self.pending_limits is not None or self._background is None
+
+    def full_draw(self) -> None:
+        if self.pending_limits is not None:
+            xlim, ylim = self.pending_limits
+            self.ax.set_xlim(*xlim)
+            if ylim is not None:
+                self.ax.set_ylim(*ylim)
+            self.pending_limits = None
+        self.draw()
+
+    def _wanted_limits(self, x_max: float):
+        """New (xlim, ylim) if the data left the current limits or fills too little of them."""
+        xlim = (0, x_max)
+        ylim = None
+        values = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in self.lines.values()])
+        values = values[np.isfinite(values)]
+        if values.size:
+            low, high = float(values.min()), float(values.max())
+            bottom, top = self.ax.get_ylim()
+            span = max(high - low, 1e-3)
+            if low < bottom or high > top or span < 0.3 * (top - bottom):
+                ylim = (low - 0.3 * span, high + 0.1 * span)
+        if ylim is None and self.ax.get_xlim() == xlim:
+            return None
+        return xlim, ylim
+
+    def _on_full_draw(self, _event) -> None:
+        self._background = self.copy_from_bbox(self.figure.bbox)
+        self._draw_lines()
+
+    def _draw_lines(self) -> None:
+        for line in self.lines.values():
+            self.ax.draw_artist(line)
+        self.blit(self.figure.bbox)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        self._background = None  # the cached background has the old size
+        super().resizeEvent(event)
+
+
+LINE_STYLES = {
+    "batch": dict(color=BATCH_COLOUR, lw=1, label="train (running)"),
+    "train": dict(color=TRAIN_COLOUR, marker="o", ms=3, lw=1.5, label="train"),
+    "val": dict(color=VAL_COLOUR, marker="s", ms=3, lw=1.5, ls="--", label="validation"),
+    "loss": dict(color=TRAIN_COLOUR, lw=1.5, ls=":", label="train β-loss"),
+    "val_loss": dict(color=VAL_COLOUR, lw=1.5, ls=":", label="val β-loss"),
+}
+
+
+def _line_kind(key: str) -> str:
+    if key.startswith("batch_"):
+        return "batch"
+    if key in ("loss", "val_loss"):
+        return key
+    return "val" if key.startswith("val_") else "train"
+
+
+def draw_loss_line(ax, key: str):
+    line, = ax.plot([], [], **LINE_STYLES[_line_kind(key)])
+    line.set_gid(key)
+    return line
+
+
+def style_loss_axes(ax, title: str | None = None) -> None:
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+
+
+def add_loss_legend(ax, term: str) -> None:
+    lines = [l for l in ax.get_lines() if (_line_kind(l.get_gid()) in ("loss", "val_loss")) == (term == "nelbo")]
+    ax.legend(handles=lines, fontsize=7, loc="upper right")
+
+
+class LossPlot(QWidget):
+    """Reconstruction, KL and NELBO over epochs, train and validation, one live canvas each.
+
+    The train curve also gets a point every few batches. Save… renders all
+    three into one PNG.
     """
 
     def __init__(self, on_error: Callable[[str], None], parent=None) -> None:
-        super().__init__("Losses (nats per image)", "losses", on_error, parent=parent)
-        self.axes = {}
-        self.lines = {}
-        for i, (term, label) in enumerate(TERMS):
-            ax = self.figure.add_subplot(1, 3, i + 1)
-            ax.set_title(label, fontsize=9)
-            ax.set_xlabel("epoch", fontsize=8)
-            ax.tick_params(labelsize=7)
-            ax.grid(alpha=0.3)
-            self.axes[term] = ax
-            self.lines[f"batch_{term}"], = ax.plot([], [], color=BATCH_COLOUR, lw=1, label="train (running)")
-            self.lines[term], = ax.plot([], [], "o-", color=TRAIN_COLOUR, ms=3, lw=1.5, label="train")
-            self.lines[f"val_{term}"], = ax.plot([], [], "s--", color=VAL_COLOUR, ms=3, lw=1.5, label="validation")
-        nelbo_ax = self.axes["nelbo"]
-        self.lines["loss"], = nelbo_ax.plot([], [], ":", color=TRAIN_COLOUR, lw=1.5, label="train β-loss")
-        self.lines["val_loss"], = nelbo_ax.plot([], [], ":", color=VAL_COLOUR, lw=1.5, label="val β-loss")
-        self.axes["rec"].legend(fontsize=7, loc="upper right")
-        nelbo_ax.legend(handles=[self.lines["loss"], self.lines["val_loss"]], fontsize=7, loc="upper right")
+        super().__init__(parent)
+        self.file_stem = "losses"
+        self._on_error = on_error
+        self.canvases = {
+            term: TermCanvas(term, title, self._keys(term)) for term, title in TERMS
+        }
+        self.save_button = QPushButton("Save…")
+        self.save_button.setToolTip("Save these plots as one PNG file")
+        self.save_button.clicked.connect(self._save_clicked)
+        header = QHBoxLayout()
+        header.addWidget(QLabel("<b>Losses</b> (nats per image, against epochs)"))
+        header.addWidget(QLabel(LEGEND_HTML), 1)
+        header.addWidget(self.save_button)
+        row = QHBoxLayout()
+        for term, title in TERMS:
+            column = QVBoxLayout()
+            caption = QLabel(title)
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            column.addWidget(caption)
+            column.addWidget(self.canvases[term], 1)
+            row.addLayout(column, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(header)
+        layout.addLayout(row, 1)
+        self.lines = {key: line for c in self.canvases.values() for key, line in c.lines.items()}
+        self.total_epochs = 1
+        # Full redraws are queued and done one canvas at a time, FULL_DRAW_GAP_MS apart, so the
+        # GUI thread never spends more than one canvas's redraw in a row.
+        self._stale: list[TermCanvas] = []
+        self._full_draw_timer = QTimer(self)
+        self._full_draw_timer.setSingleShot(True)
+        self._full_draw_timer.timeout.connect(self._full_draw_next)
         self.clear()
+
+    @staticmethod
+    def _keys(term: str) -> list[str]:
+        keys = [f"batch_{term}", term, f"val_{term}"]
+        return keys + ["loss", "val_loss"] if term == "nelbo" else keys
 
     def clear(self) -> None:
         self.set_history([])
 
-    def set_history(self, history: list[dict[str, float]]) -> None:
+    def set_history(self, history: list[dict[str, float]], total_epochs: int | None = None) -> None:
         self.history = list(history)
+        self.total_epochs = max(total_epochs or len(history), 1)
         self.batch_points: dict[str, list[float]] = {"x": [], **{t: [] for t, _ in TERMS}}
         self._batch_epoch = 0
         self._redraw()
@@ -204,17 +345,53 @@ class LossPlot(FigurePanel):
         self.history = [r for r in self.history if r["epoch"] < record["epoch"]] + [record]
         self._redraw()
 
-    def _redraw(self) -> None:
+    def line_data(self) -> dict[str, tuple[list[float], list[float]]]:
         epochs = [r["epoch"] for r in self.history]
-        for key, line in self.lines.items():
-            if key.startswith("batch_"):
-                line.set_data(self.batch_points["x"], self.batch_points[key[6:]])
-            else:
-                line.set_data(epochs, [r.get(key, np.nan) for r in self.history])
-        for ax in self.axes.values():
+        data = {key: (epochs, [r.get(key, np.nan) for r in self.history]) for key in self.lines}
+        for term, _ in TERMS:
+            data[f"batch_{term}"] = (self.batch_points["x"], self.batch_points[term])
+        return data
+
+    def _redraw(self) -> None:
+        data = self.line_data()
+        x_max = max([self.total_epochs, *(r["epoch"] for r in self.history)])
+        for canvas in self.canvases.values():
+            if canvas.update_lines(data, x_max) and canvas not in self._stale:
+                self._stale.append(canvas)
+        if self._stale and not self._full_draw_timer.isActive():
+            self._full_draw_timer.start(0)
+
+    def _full_draw_next(self) -> None:
+        if self._stale:
+            self._stale.pop(0).full_draw()
+        if self._stale:
+            self._full_draw_timer.start(FULL_DRAW_GAP_MS)
+
+    def save_to(self, path: str | Path) -> Path:
+        """Render the three plots into one PNG (a fresh figure: the live ones stay untouched)."""
+        figure = Figure(figsize=(10, 3.2), layout="constrained")
+        data = self.line_data()
+        for i, (term, title) in enumerate(TERMS):
+            ax = figure.add_subplot(1, 3, i + 1)
+            for key in self._keys(term):
+                draw_loss_line(ax, key).set_data(*data[key])
+            style_loss_axes(ax, title)
             ax.relim()
             ax.autoscale_view()
-        self.canvas.draw_idle()
+            if term in ("rec", "nelbo"):
+                add_loss_legend(ax, term)
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, dpi=120, format="png")
+        return path
+
+    def _save_clicked(self) -> None:
+        path = ask_png_path(self, f"{self.file_stem}.png")
+        if path:
+            try:
+                self.save_to(path)
+            except OSError as exc:
+                self._on_error(f"cannot save {path}: {exc.strerror or exc}")
 
 
 class KLBars(FigurePanel):
@@ -222,6 +399,11 @@ class KLBars(FigurePanel):
 
     def __init__(self, on_error: Callable[[str], None], parent=None) -> None:
         super().__init__("KL per latent dimension", "kl_per_dimension", on_error, figsize=(3.2, 2.6), parent=parent)
+        self.figure.subplots_adjust(left=0.16, right=0.97, bottom=0.1, top=0.97)
+        self.summary = QLabel("")
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.layout().insertWidget(1, self.summary)
         self.ax = self.figure.add_subplot(1, 1, 1)
         self.bars = None
         self.values: np.ndarray | None = None
@@ -231,14 +413,14 @@ class KLBars(FigurePanel):
         if self.bars is None or len(self.bars) != len(kl):
             self.ax.clear()
             self.bars = self.ax.bar(range(len(kl)), kl, color=TRAIN_COLOUR)
-            self.ax.set_xlabel("latent dimension", fontsize=8)
-            self.ax.set_ylabel("nats", fontsize=8)
             self.ax.tick_params(labelsize=7)
-            self.ax.set_xticks(range(len(kl)))
+            self.ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
+            self.ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
         else:
             for bar, value in zip(self.bars, kl):
                 bar.set_height(value)
         self.ax.set_ylim(0, max(float(np.max(kl)) * 1.15, 0.05))
-        self.ax.set_title(f"{active_units} of {len(kl)} units active (KL > 0.01)", fontsize=9)
+        self.summary.setText(f"{active_units} of {len(kl)} dimensions active (KL > 0.01 nats); "
+                             "x: dimension, y: nats")
         self.canvas.draw_idle()
 

@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
         self.run_dir = Path(info["run_dir"])
         self._show_model(info["config"])
         self.run_label.setText(f"{info['run_dir']}\n{info['data']}")
-        self.loss_plot.set_history(info["history"])
+        self.loss_plot.set_history(info["history"], total_epochs=info["epochs"])
         self.progress.setRange(0, 1000)
         self._train_started = time.perf_counter()
         self.controls.set_run_open(True)

@@ -7,6 +7,7 @@ lock-protected slot after every batch.
 """
 from __future__ import annotations
 
+import gc
 import threading
 import traceback
 from pathlib import Path
@@ -53,7 +54,6 @@ class ModelWorker(QObject):
         self.data = None
         self.config: TrainConfig | None = None
         self.run_dir: Path | None = None
-        self.history: list[dict[str, float]] = []
         self.train_requested.connect(self.train)
         self.open_requested.connect(self.open_run)
         self.save_requested.connect(self.save_model)
@@ -80,6 +80,9 @@ class ModelWorker(QObject):
         if errors:
             self.signals.failed.emit(f"TensorFlow could not be loaded: {errors[0]}")
             return
+        # TensorFlow brings ~400,000 long-lived objects; a full garbage collection over them
+        # holds the GIL for ~200 ms and freezes the window. Exempt them from collection.
+        gc.freeze()
         self.signals.ready.emit()
 
     def _load_data(self, config: TrainConfig):
@@ -90,13 +93,13 @@ class ModelWorker(QObject):
 
     @pyqtSlot(dict, str)
     def train(self, settings: dict, resume_dir: str) -> None:
-        from keras_models.training import TrainingDiverged, TrainingSession
+        """Train a new run from ``settings``, or ``settings["epochs"]`` more on ``resume_dir``."""
+        from keras_models.training import TrainingDiverged, TrainingSession, read_run
 
         self.stop_event.clear()
+        outcome: tuple[pyqtSignal, object]
         try:
             if resume_dir:
-                from keras_models.training import read_run
-
                 run_config, _, _ = read_run(resume_dir)
                 same_run = self.run_dir == Path(resume_dir) and self.data is not None
                 session = TrainingSession.resume(
@@ -107,24 +110,26 @@ class ModelWorker(QObject):
                 config = TrainConfig.from_dict(settings).validate()
                 session = TrainingSession.new(config, data=self._load_data(config),
                                               listener=_Reporter(self), stop_event=self.stop_event)
-            self.model, self.data, self.config = session.model, session.data, session.config
-            self.run_dir, self.history = session.run_dir, session.history
-            if session.data.notice:
-                self.signals.notice.emit(session.data.notice)
+            self.model, self.data, self.config, self.run_dir = (
+                session.model, session.data, session.config, session.run_dir)
             result = session.run()
             self.model = result.model
-            self.signals.finished.emit({"run_dir": str(result.run_dir), "stopped": result.stopped,
-                                        "epochs": len(result.history)})
+            outcome = (self.signals.finished, {"run_dir": str(result.run_dir), "stopped": result.stopped,
+                                               "epochs": len(result.history)})
         except TrainingDiverged as exc:
-            self.signals.failed.emit(str(exc))
             self._reload_checkpoint()
+            outcome = (self.signals.failed, str(exc))
         except ValueError as exc:  # bad settings, data or run folder: the message says which
-            self.signals.failed.emit(str(exc))
+            outcome = (self.signals.failed, str(exc))
         except Exception as exc:
             traceback.print_exc()
-            self.signals.failed.emit(f"training failed: {type(exc).__name__}: {exc}")
+            outcome = (self.signals.failed, f"training failed: {type(exc).__name__}: {exc}")
+        # Redraw the explorer from the final weights before announcing the end, so a listener
+        # that waits for the end sees views that match the model.
         self._rendered_version = -1
         self.render_if_changed()
+        signal, payload = outcome
+        signal.emit(payload)
 
     def _reload_checkpoint(self) -> None:
         from keras_models.training import MODEL_FILE, load_model_file
@@ -149,7 +154,7 @@ class ModelWorker(QObject):
         except Exception as exc:
             self.signals.failed.emit(f"cannot open {run_dir}: {type(exc).__name__}: {exc}")
             return
-        self.model, self.data, self.config, self.run_dir, self.history = model, data, config, Path(run_dir), history
+        self.model, self.data, self.config, self.run_dir = model, data, config, Path(run_dir)
         if data.notice:
             self.signals.notice.emit(data.notice)
         self.signals.run_opened.emit({"run_dir": str(run_dir), "config": config.to_dict(), "history": history,

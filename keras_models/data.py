@@ -219,6 +219,17 @@ def load_dataset(
         return split
 
 
+def _to_tensor(array: np.ndarray, chunk_bytes: int = 16 << 20):
+    """``tf.constant`` in slices: one big copy would hold Python's GIL for a few hundred
+    milliseconds and freeze every other thread (the window) meanwhile."""
+    import tensorflow as tf
+
+    rows = max(1, chunk_bytes // max(array[:1].nbytes, 1))
+    if len(array) <= rows:
+        return tf.constant(array)
+    return tf.concat([tf.constant(array[i:i + rows]) for i in range(0, len(array), rows)], axis=0)
+
+
 def make_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0):
     """A ``tf.data`` pipeline of (images, labels) batches, reshuffled each epoch when asked.
 
@@ -229,7 +240,7 @@ def make_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, shuff
     """
     import tensorflow as tf
 
-    images_t, labels_t = tf.constant(images), tf.constant(labels)
+    images_t, labels_t = _to_tensor(images), tf.constant(labels)
     ds = tf.data.Dataset.range(len(images))
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)

@@ -79,14 +79,15 @@ def test_traversal_changes_with_the_dimension(qtbot, window):
     dims = window.traversal_controls.dim
     with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
         dims.setCurrentIndex(dims.findData(0))
+    qtbot.waitUntil(lambda: "z0 from" in window.traversal.caption.text(), timeout=TIMEOUT)
     first = window.traversal.grid.copy()
     with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
         dims.setCurrentIndex(dims.findData(1))
+    qtbot.waitUntil(lambda: "z1 from" in window.traversal.caption.text(), timeout=TIMEOUT)
     assert window.traversal.grid.shape == first.shape
     assert not np.allclose(window.traversal.grid, first)
-    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
-        dims.setCurrentIndex(0)  # "All dimensions": one row each
-    assert window.traversal.grid.shape[0] == 4 * 30 + 2
+    dims.setCurrentIndex(0)  # "All dimensions": one row each
+    qtbot.waitUntil(lambda: window.traversal.grid.shape[0] == 4 * 30 + 2, timeout=TIMEOUT)
 
 
 def test_cvae_selector_draws_the_chosen_classes(qtbot, window):

@@ -1,0 +1,131 @@
+"""Training inside the window: throughput against headless, and GUI-thread stalls.
+
+Trains the same settings twice, headless and through the window (offscreen),
+and prints the ratio of their training throughputs. While the window trains,
+a 10 ms QTimer records the gaps between its ticks: any gap far above 10 ms is
+time the GUI thread could not respond. Prints the maximum and 99th percentile.
+
+    python bench/window_responsiveness.py [--data /usr/share/datasets/fashion-mnist] [--epochs 4]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from PyQt6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
+from PyQt6.QtWidgets import QApplication  # noqa: E402
+
+from keras_models.config import TrainConfig  # noqa: E402
+from keras_models.data import load_idx_folder  # noqa: E402
+
+PROBE_MS = 10
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.started = 0.0
+
+    def on_start(self, info):
+        self.started = time.perf_counter()
+
+    def on_batch(self, model, progress):
+        pass
+
+    def on_epoch(self, model, record):
+        pass
+
+
+def headless_seconds(config: TrainConfig, data) -> float:
+    from keras_models.training import TrainingSession
+
+    listener = Listener()
+    session = TrainingSession.new(config, data=data, listener=listener)
+    session.run()
+    return time.perf_counter() - listener.started
+
+
+def window_seconds(app: QApplication, config: TrainConfig, data) -> tuple[float, np.ndarray]:
+    from gui.window import MainWindow
+
+    window = MainWindow(load_data=lambda c: data)
+    window.runs_folder = Path(config.out)
+    window.resize(1360, 860)
+    window.show()
+    loop = QEventLoop()
+    window.worker.signals.ready.connect(loop.quit)
+    window.start_worker()
+    loop.exec()
+    c = window.controls
+    c.model.setCurrentIndex(c.model.findData(config.model))
+    c.epochs.setValue(config.epochs)
+    c.batch_size.setValue(config.batch_size)
+    c.precision.setCurrentText(config.precision)
+
+    times: dict[str, float] = {}
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    probe = QTimer()
+    probe.setInterval(PROBE_MS)
+    last = [0]
+
+    def tick() -> None:
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    def on_started(_info) -> None:
+        times["start"] = time.perf_counter()
+        clock.start()
+        last[0] = 0
+        probe.start()
+
+    def on_finished(_result) -> None:
+        times["end"] = time.perf_counter()
+        probe.stop()
+        loop.quit()
+
+    probe.timeout.connect(tick)
+    window.worker.signals.started.connect(on_started)
+    window.worker.signals.finished.connect(on_finished)
+    window.worker.signals.failed.connect(lambda message: (print("failed:", message), loop.quit()))
+    window.tabs.setCurrentIndex(0)
+    c.train_button.click()
+    loop.exec()
+    window.close()
+    return times["end"] - times["start"], np.asarray(gaps[1:], dtype=float)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    args = parser.parse_args()
+    app = QApplication(sys.argv[:1])
+    data = load_idx_folder(args.data)
+    with tempfile.TemporaryDirectory() as out:
+        config = TrainConfig(model="bvae", epochs=args.epochs, batch_size=args.batch_size, out=out,
+                             precision="auto").validate()
+        window_s, gaps = window_seconds(app, config, data)
+        headless_s = headless_seconds(config, data)
+    samples = len(data.train_x) * args.epochs
+    print(f"{data.describe()}; {args.epochs} epochs at batch {args.batch_size}, precision auto")
+    print(f"headless: {headless_s:.2f} s ({samples / headless_s:,.0f} training samples/s incl. validation)")
+    print(f"window:   {window_s:.2f} s ({samples / window_s:,.0f} training samples/s incl. validation)")
+    print(f"window throughput = {100 * headless_s / window_s:.1f}% of headless")
+    print(f"GUI thread during training: {len(gaps)} ticks of a {PROBE_MS} ms timer; "
+          f"longest gap {gaps.max():.0f} ms, 99th percentile {np.percentile(gaps, 99):.0f} ms, "
+          f"median {np.median(gaps):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
