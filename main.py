@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("-l", "--learning-rate", type=float, help="default 1e-3")
     train.add_argument("--dataset", help="mnist (default), fashion_mnist, mnist-5k or idx:FOLDER")
     train.add_argument("--data-dir", help="where tensorflow-datasets keeps its downloads")
-    train.add_argument("--arch", help="network architecture (default mlp)")
+    train.add_argument("--arch", help="mlp (default, the reference network) or conv")
     train.add_argument("--seed", type=int, help="default 0")
     train.add_argument("--precision", help="auto (default), float32 or bfloat16 matrix products")
     train.add_argument("--out", help="folder that receives the run folder (default runs)")

@@ -6,8 +6,8 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, 
                              QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QToolButton,
                              QVBoxLayout, QWidget)
 
-from keras_models.config import (MAX_BETA, MODEL_TITLES, PRECISIONS, TRAVERSAL_RANGE, TRAVERSAL_STEPS,
-                                 TrainConfig, ViewRequest)
+from keras_models.config import (ARCHITECTURES, MAX_BETA, MODEL_TITLES, PRECISIONS, TRAVERSAL_RANGE,
+                                 TRAVERSAL_STEPS, TrainConfig, ViewRequest)
 
 BETA_PRESETS = (0.1, 1, 2, 4, 10)
 DATASETS = (("MNIST", "mnist"), ("Fashion-MNIST", "fashion_mnist"), ("MNIST 5k (offline)", "mnist-5k"),
@@ -44,6 +44,9 @@ class TrainingControls(QGroupBox):
             button.clicked.connect(lambda _=False, v=value: self.beta.setValue(v))
             preset_row.addWidget(button)
             self.presets.append(button)
+        self.arch = QComboBox()
+        self.arch.addItems(ARCHITECTURES)
+        self.arch.setToolTip("mlp: the reference 784-300-300 network; conv: two stride-2 convolutions each way")
         self.latent_dim = self._int_box(1, 512, defaults.latent_dim, "Size of the latent code z")
         self.epochs = self._int_box(1, 100_000, defaults.epochs, "Epochs to train (more epochs when continuing)")
         self.batch_size = self._int_box(1, 60_000, defaults.batch_size, "Images per gradient step")
@@ -76,6 +79,7 @@ class TrainingControls(QGroupBox):
         form.addRow("Model", self.model)
         form.addRow("β", self.beta)
         form.addRow("", preset_row)
+        form.addRow("Network", self.arch)
         form.addRow("Latent size", self.latent_dim)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch_size)
@@ -105,8 +109,8 @@ class TrainingControls(QGroupBox):
         return box
 
     def _settings_widgets(self) -> list[QWidget]:
-        return [self.model, self.latent_dim, self.batch_size, self.learning_rate, self.dataset, self.seed,
-                self.precision]
+        return [self.model, self.arch, self.latent_dim, self.batch_size, self.learning_rate, self.dataset,
+                self.seed, self.precision]
 
     def _dataset_chosen(self, index: int) -> None:
         if self.dataset.itemData(index) != "idx":
@@ -162,7 +166,7 @@ class TrainingControls(QGroupBox):
             model=self.model.currentData(), beta=round(self.beta.value(), 6), epochs=self.epochs.value(),
             batch_size=self.batch_size.value(), latent_dim=self.latent_dim.value(),
             learning_rate=self.learning_rate.value(), dataset=self.dataset_name(), seed=self.seed.value(),
-            precision=self.precision.currentText(),
+            precision=self.precision.currentText(), arch=self.arch.currentText(),
         )
 
     def show_config(self, config: dict) -> None:
@@ -173,6 +177,8 @@ class TrainingControls(QGroupBox):
         self.batch_size.setValue(config["batch_size"])
         self.learning_rate.setValue(config["learning_rate"])
         self.seed.setValue(config["seed"])
+        self.arch.setCurrentText(config["arch"])
+        self.precision.setCurrentText(config["precision"])
         if config["dataset"].startswith("idx:"):
             self.set_idx_folder(config["dataset"][4:])
         else:

@@ -13,9 +13,9 @@ from typing import Any
 
 MODELS = ("vae", "bvae", "cvae")
 MODEL_TITLES = {"vae": "VAE", "bvae": "β-VAE", "cvae": "CVAE"}
-ARCHITECTURES = ("mlp",)
+ARCHITECTURES = ("mlp", "conv")
 PRECISIONS = ("auto", "float32", "bfloat16")
-NAMED_DATASETS = ("mnist", "fashion_mnist", "mnist-5k")
+NAMED_DATASETS = ("mnist", "fashion_mnist", "mnist-5k", "shapes", "dsprites")
 MAX_BETA = 1000.0
 TRAVERSAL_RANGE = 3.0
 TRAVERSAL_STEPS = 11

@@ -50,7 +50,7 @@ def assert_no_run_folder(out):
     (["--dataset", "cifar10"], ["unknown dataset", "'cifar10'"]),
     (["-m", "vae", "-b", "2"], ["vanilla VAE", "beta = 2"]),
     (["--precision", "half"], ["unknown precision", "'half'"]),
-    (["--arch", "conv"], ["unknown architecture", "'conv'"]),
+    (["--arch", "resnet"], ["unknown architecture", "'resnet'"]),
     (["-e", "abc"], ["--epochs", "'abc'"]),
     (["--latent-dim", "2.5"], ["--latent-dim", "'2.5'"]),
     (["--no-such-option"], ["unrecognized arguments", "--no-such-option"]),

@@ -36,7 +36,7 @@ def test_check_dataset_name():
     ({"ckpt_every": 0}, "ckpt every must be a whole number >= 1, got 0"),
     ({"learning_rate": 0.0}, "learning rate must be a number in"),
     ({"learning_rate": float("nan")}, "learning rate must be a number in"),
-    ({"arch": "conv"}, "unknown architecture 'conv'"),
+    ({"arch": "resnet"}, "unknown architecture 'resnet'"),
     ({"precision": "float16"}, "unknown precision 'float16'"),
     ({"dataset": "svhn"}, "unknown dataset 'svhn'"),
     ({"seed": -1}, "seed must be a whole number >= 0, got -1"),

@@ -1,4 +1,5 @@
 """Model shapes, the CVAE's labels, dynamic binarisation and repeatable evaluation."""
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -92,7 +93,8 @@ def test_other_image_shapes_work():
     model = VAE(latent_dim=2, hidden_units=(8,), image_shape=(6, 5, 1), precision="float32")
     x = np.random.default_rng(0).random((3, 6, 5, 1)).astype("float32")
     assert model.reconstruct(x).shape == (3, 6, 5, 1)
-    assert model.encoder.input_shape == (None, 30)
+    assert model.encoder.input_shape == (None, 6, 5, 1)
+    assert model.encoder.get_layer("encoder_hidden1").kernel.shape == (30, 8)
 
 
 def test_unknown_precision_is_refused():
@@ -179,3 +181,21 @@ def test_evaluate_twice_gives_identical_numbers(tmp_path, tiny_split):
     second = model.evaluate(tiny_split.val_x, tiny_split.val_y, batch_size=50, verbose=0, return_dict=True)
     assert first == second
     assert all(np.isfinite(v) for v in first.values())
+
+
+@pytest.mark.parametrize("cls", [VAE, ConditionalVAE])
+def test_conv_architecture_shapes_and_learning(cls):
+    images, labels = make_digits(200, seed=3)
+    model = cls(latent_dim=3, arch="conv", precision="float32")
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    y = labels if model.conditional else None
+    assert model.reconstruct(images[:4], None if y is None else y[:4]).shape == (4, 28, 28, 1)
+    assert model.encode(images[:4], None if y is None else y[:4])[0].shape == (4, 3)
+    assert model.encoder.get_layer(index=1).__class__.__name__ == "Conv2D"
+    history = model.fit(images, labels, batch_size=50, epochs=4, verbose=0)
+    assert history.history["nelbo"][-1] < 0.8 * history.history["nelbo"][0]
+
+
+def test_conv_architecture_needs_sides_divisible_by_four():
+    with pytest.raises(ValueError, match="divisible by 4"):
+        VAE(arch="conv", image_shape=(30, 30, 1))

@@ -57,13 +57,14 @@ def test_loaded_model_keeps_training_from_its_optimizer_state(tmp_path):
     assert int(loaded.optimizer.iterations) == 5
 
 
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
 @pytest.mark.parametrize("cls", [VAE, ConditionalVAE])
-def test_config_round_trip(cls):
+def test_config_round_trip(cls, arch):
     model = cls(latent_dim=5, beta=0.25, hidden_units=[64, 32], image_shape=[28, 28, 1],
-                precision="bfloat16", name="mine")
+                precision="bfloat16", arch=arch, name="mine")
     config = model.get_config()
     assert config == {"name": "mine", "latent_dim": 5, "beta": 0.25, "hidden_units": [64, 32],
-                      "image_shape": [28, 28, 1], "precision": "bfloat16"}
+                      "image_shape": [28, 28, 1], "precision": "bfloat16", "arch": arch}
     clone = cls.from_config(config)
     assert type(clone) is cls
     assert clone.get_config() == config

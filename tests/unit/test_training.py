@@ -168,7 +168,7 @@ def test_nan_raises_training_diverged_and_keeps_the_good_checkpoint(tmp_path, ti
     class Poison(TrainingListener):
         def on_epoch(self, model, record):
             if record["epoch"] == 1:
-                kernel = model.decoder.layers[-1].kernel
+                kernel = model.decoder.get_layer("decoder_output").kernel
                 poisoned = np.array(ops.convert_to_numpy(kernel))
                 poisoned[0, 0] = np.nan
                 kernel.assign(poisoned)
