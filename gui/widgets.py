@@ -46,7 +46,8 @@ def ask_png_path(parent: QWidget, suggested: str) -> str:
 
 
 class ScaledImage(QLabel):
-    """Shows a pixmap at the largest whole-number zoom that fits, so pixels stay square and sharp."""
+    """Shows a pixmap as large as fits: whole-number zooms keep pixels sharp; in between,
+    smooth scaling avoids the uneven pixel widths nearest-neighbour would give."""
 
     def __init__(self, placeholder: str) -> None:
         super().__init__(placeholder)
@@ -66,10 +67,12 @@ class ScaledImage(QLabel):
     def _rescale(self) -> None:
         if self.source is None:
             return
-        zoom = max(1, min(self.width() // self.source.width(), self.height() // self.source.height()))
-        self.setPixmap(self.source.scaled(self.source.width() * zoom, self.source.height() * zoom,
-                                          Qt.AspectRatioMode.KeepAspectRatio,
-                                          Qt.TransformationMode.FastTransformation))
+        fit = min(self.width() / self.source.width(), self.height() / self.source.height())
+        whole = int(fit)
+        zoom, mode = ((whole, Qt.TransformationMode.FastTransformation) if whole >= 2
+                      else (max(fit, 0.25), Qt.TransformationMode.SmoothTransformation))
+        self.setPixmap(self.source.scaled(round(self.source.width() * zoom), round(self.source.height() * zoom),
+                                          Qt.AspectRatioMode.KeepAspectRatio, mode))
 
 
 class ImagePanel(QWidget):
@@ -405,6 +408,7 @@ class KLBars(FigurePanel):
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.layout().insertWidget(1, self.summary)
         self.ax = self.figure.add_subplot(1, 1, 1)
+        self.ax.tick_params(labelsize=7)
         self.bars = None
         self.values: np.ndarray | None = None
 
@@ -420,7 +424,8 @@ class KLBars(FigurePanel):
             for bar, value in zip(self.bars, kl):
                 bar.set_height(value)
         self.ax.set_ylim(0, max(float(np.max(kl)) * 1.15, 0.05))
-        self.summary.setText(f"{active_units} of {len(kl)} dimensions active (KL > 0.01 nats); "
-                             "x: dimension, y: nats")
+        self.summary.setText(f"{active_units} of {len(kl)} active (KL > 0.01 nats)")
+        self.summary.setToolTip("Mean KL of each latent dimension over 500 validation images; "
+                                "a dimension with almost none carries no information")
         self.canvas.draw_idle()
 

@@ -309,7 +309,8 @@ class MainWindow(QMainWindow):
             self.loss_plot.add_epoch(record)
             self.metrics_label.setText(f"epoch {int(record['epoch'])}: {metrics_text(record)}")
         self.reconstructions.set_grid(images["reconstructions"], "originals above, reconstructions below")
-        self.samples.set_grid(images["samples"], f"fixed prior codes, epoch {int(record['epoch'])}")
+        columns = "; column c has label c" if self.model_info and self.model_info["model"] == "cvae" else ""
+        self.samples.set_grid(images["samples"], f"fixed prior codes, epoch {int(record['epoch'])}{columns}")
         self.kl_bars.set_values(images["kl_per_dim"], images["active_units"])
 
     def _on_views(self, views: dict) -> None:
