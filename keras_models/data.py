@@ -23,6 +23,8 @@ OFFLINE_SET = "mnist-5k"
 TFDS_HOSTS = {
     "mnist": ("storage.googleapis.com", 443),
     "fashion_mnist": ("fashion-mnist.s3-website.eu-central-1.amazonaws.com", 80),
+    # tfds 4.9 downloads dSprites from its GitHub repository, not from Google storage.
+    "dsprites": ("github.com", 443),
 }
 IDX_FILES = {
     "train_x": "train-images-idx3-ubyte",
@@ -49,6 +51,11 @@ class DataSplit:
     val_x: np.ndarray
     val_y: np.ndarray
     notice: str | None = None
+    # Generating factors, for sets that have them (shapes, dsprites): integer
+    # indices (n, k), one column per name; the metrics of keras_models.disentanglement use them.
+    train_factors: np.ndarray | None = None
+    val_factors: np.ndarray | None = None
+    factor_names: tuple[str, ...] = ()
 
     @property
     def image_shape(self) -> tuple[int, ...]:
@@ -173,8 +180,8 @@ def network_reachable(host: str, port: int, timeout: float) -> bool:
     return bool(result and result[0])
 
 
-def load_tfds(name: str, data_dir: str | None = None, network_timeout: float = 5.0) -> DataSplit:
-    """``name`` through tensorflow-datasets, downloading it (with a progress bar) when needed."""
+def _prepared_builder(name: str, data_dir: str | None, network_timeout: float):
+    """The tfds builder of ``name``, downloaded first if needed, after a quick reachability probe."""
     import tensorflow_datasets as tfds
 
     builder = tfds.builder(name, data_dir=data_dir)
@@ -185,9 +192,38 @@ def load_tfds(name: str, data_dir: str | None = None, network_timeout: float = 5
                 f"cannot download {name}: {host} is unreachable (no network?)"
             )
         builder.download_and_prepare()
+    return builder
+
+
+def load_tfds(name: str, data_dir: str | None = None, network_timeout: float = 5.0) -> DataSplit:
+    """``name`` through tensorflow-datasets, downloading it (with a progress bar) when needed."""
+    import tensorflow_datasets as tfds
+
+    builder = _prepared_builder(name, data_dir, network_timeout)
     splits = tfds.as_numpy(builder.as_dataset(split=["train", "test"], batch_size=-1, as_supervised=True))
     (train_x, train_y), (val_x, val_y) = splits
     return DataSplit(name, to_images(train_x), train_y.astype("int32"), to_images(val_x), val_y.astype("int32"))
+
+
+def load_dsprites(data_dir: str | None = None, size: int = 28, network_timeout: float = 5.0,
+                  max_images: int | None = None, seed: int = 0) -> DataSplit:
+    """dSprites through tensorflow-datasets, split and labelled like the ``shapes`` set.
+
+    dSprites has one split of 737,280 binary 64 × 64 images; at ``size`` 28 they
+    are area-averaged like shapes so the MNIST architectures apply.
+    """
+    import tensorflow_datasets as tfds
+
+    from keras_models import shapes
+
+    builder = _prepared_builder("dsprites", data_dir, network_timeout)
+    records = tfds.as_numpy(builder.as_dataset(split="train", batch_size=-1))
+    factors = np.stack([records[f"label_{name}"] for name in shapes.factor_names], axis=1)
+    images = records["image"][..., 0] * np.uint8(255)  # tfds keeps dSprites' 0/1 pixels
+    if size != 64:
+        images = shapes.downsample(images)
+    return shapes.split_with_factors("dsprites", images, factors, shapes.factor_names,
+                                     max_images=max_images, seed=seed)
 
 
 def load_dataset(
@@ -199,21 +235,29 @@ def load_dataset(
 ) -> DataSplit:
     """Load a data set by the name the CLI and the window use.
 
-    With ``fallback`` an unreachable download switches to the offline set and
-    the returned split carries a notice saying so (also passed to ``notify``).
+    With ``fallback`` an unreachable download switches to an offline set (the
+    rendered look-alike ``shapes`` for dsprites, else mnist-5k) and the
+    returned split carries a notice saying so (also passed to ``notify``).
     """
     check_dataset_name(name)
     if name == OFFLINE_SET:
         return load_mnist_5k()
+    if name == "shapes":
+        from keras_models.shapes import load_shapes_split
+
+        return load_shapes_split()
     if name.startswith("idx:"):
         return load_idx_folder(name[4:])
     try:
+        if name == "dsprites":
+            return load_dsprites(data_dir, network_timeout=network_timeout)
         return load_tfds(name, data_dir, network_timeout)
     except DatasetUnavailable as exc:
         if not fallback:
             raise
-        split = load_mnist_5k()
-        split.notice = f"{exc}; using the offline {OFFLINE_SET} set instead ({split.describe()})"
+        offline = "shapes" if name == "dsprites" else OFFLINE_SET
+        split = load_dataset(offline)
+        split.notice = f"{exc}; using the offline {offline} set instead ({split.describe()})"
         if notify is not None:
             notify(split.notice)
         return split
