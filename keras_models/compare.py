@@ -1,0 +1,207 @@
+"""Several finished runs side by side, read from their files alone.
+
+The window's GUI thread uses this module, so it must never import TensorFlow
+or Keras (that would freeze the window for seconds): it reads ``config.json``,
+``metrics.csv``, ``evaluation.json`` and the PNG grids with the standard
+library, numpy and Pillow only.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from PIL import Image
+
+from keras_models.config import MODEL_TITLES, TrainConfig
+
+# The same file names as keras_models.training, which cannot be imported here: it loads Keras.
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.csv"
+EVALUATION_FILE = "evaluation.json"
+GRIDS_DIR = "grids"
+ALL_DIMS_TRAVERSAL = "traversal_all_dims"
+PNG_SCALE = 2  # grids are saved enlarged this many times (keras_models.grids.PNG_SCALE)
+PAD_VALUE = 0.3  # the grey between images in every grid (keras_models.grids.PAD_VALUE)
+SEPARATOR_HEIGHT = 3
+SEPARATOR_VALUE = 1.0  # white, so the border between two runs stands out from the grey within a grid
+MISSING = "–"
+TABLE_HEADERS = ("run", "model", "β", "latent size", "epochs", "val NELBO", "val rec", "val KL",
+                 "IWAE NLL", "active units", "Fréchet distance")
+EVALUATION_NUMBERS = ("iwae_nll", "active_units", "latent_dim", "frechet_distance")
+RUN_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{4}")
+
+
+class RunFolderError(ValueError):
+    """A folder is not a run, or one of its files cannot be read; the message names it."""
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """What the files of one run folder say about it."""
+
+    run_dir: Path
+    config: dict[str, Any]
+    history: list[dict[str, float]]
+    evaluation: dict[str, Any] | None
+    # Traversal grids by file stem ("traversal_dim6", "traversal_all_dims"), in [0, 1] at one pixel per
+    # image pixel. Read when the run is opened, so a damaged PNG is reported then, not on every redraw.
+    traversals: dict[str, np.ndarray] = dataclasses.field(repr=False)
+
+    @property
+    def title(self) -> str:
+        """Model and β, e.g. "β-VAE β = 4"."""
+        return f"{MODEL_TITLES[self.config['model']]} β = {self.config['beta']:g}"
+
+    @property
+    def label(self) -> str:
+        """Title and creation time, e.g. "β-VAE β = 4 (2026-11-24_1530)": tells two similar runs apart."""
+        stamp = RUN_STAMP.match(self.run_dir.name)
+        return f"{self.title} ({stamp.group() if stamp else self.run_dir.name})"
+
+    def final(self, column: str) -> float | None:
+        """The last epoch's value of a metrics.csv column such as "val_kl"; None before the first epoch."""
+        return self.history[-1].get(column) if self.history else None
+
+
+def _unreadable(path: Path, exc: Exception) -> RunFolderError:
+    reason = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    return RunFolderError(f"unreadable {path}: {reason.splitlines()[0]}")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from None
+    if not isinstance(values, dict):
+        raise RunFolderError(f"unreadable {path}: expected a JSON object")
+    return values
+
+
+def _read_metrics(path: Path) -> list[dict[str, float]]:
+    if not path.exists():
+        return []  # a run that has not finished its first epoch
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = [{k: float(v) for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(f)]
+    except (OSError, ValueError, TypeError, csv.Error) as exc:
+        raise _unreadable(path, exc) from None
+    if any("epoch" not in row for row in rows):
+        raise RunFolderError(f"unreadable {path}: a row has no epoch")
+    return rows
+
+
+def _read_evaluation(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None  # the run was never evaluated
+    evaluation = _read_json(path)
+    for key in EVALUATION_NUMBERS:
+        if not isinstance(evaluation.get(key), (int, float, type(None))):
+            raise RunFolderError(f"unreadable {path}: {key} is not a number")
+    return evaluation
+
+
+def _read_grid(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("L"), dtype="float32") / 255.0
+    except (OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from None
+    return pixels[::PNG_SCALE, ::PNG_SCALE]  # back to one pixel per image pixel, as the window shows grids
+
+
+def load_run_summary(run_dir: str | Path) -> RunSummary:
+    """Read a run folder; raise RunFolderError if it is not a run or a file cannot be read."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / CONFIG_FILE
+    if not config_path.is_file():
+        raise RunFolderError(f"not a run folder: {run_dir} (no {CONFIG_FILE})")
+    saved = _read_json(config_path)
+    if not isinstance(saved.get("config"), dict):
+        raise RunFolderError(f"unreadable {config_path}: it has no 'config' settings")
+    try:
+        # Validating here means the table and labels can rely on every setting being present and sane.
+        config = TrainConfig.from_dict(saved["config"]).validate().to_dict()
+    except (AttributeError, TypeError, ValueError) as exc:  # a hand-edited file can hold any JSON type
+        raise _unreadable(config_path, exc) from None
+    return RunSummary(
+        run_dir=run_dir,
+        config=config,
+        history=_read_metrics(run_dir / METRICS_FILE),
+        evaluation=_read_evaluation(run_dir / EVALUATION_FILE),
+        traversals={path.stem: _read_grid(path) for path in sorted((run_dir / GRIDS_DIR).glob("traversal_*.png"))},
+    )
+
+
+def _number(value: Any, digits: int = 2) -> str:
+    return MISSING if value is None else f"{value:.{digits}f}"
+
+
+def _importance_samples(evaluation: dict[str, Any]) -> Any:
+    protocol = evaluation.get("protocol")
+    return protocol.get("k") if isinstance(protocol, dict) else None
+
+
+def _evaluation_cells(evaluation: dict[str, Any] | None, show_k: bool) -> list[str]:
+    if evaluation is None:
+        return [MISSING] * 3
+    nll = evaluation.get("iwae_nll")
+    k = _importance_samples(evaluation)
+    nll_text = MISSING if nll is None else f"{nll:.2f}" + (f" (k = {k})" if show_k and k else "")
+    units = evaluation.get("active_units")
+    units_text = MISSING if units is None else f"{units} / {evaluation.get('latent_dim', '?')}"
+    return [nll_text, units_text, _number(evaluation.get("frechet_distance"))]
+
+
+def comparison_table(summaries: Sequence[RunSummary]) -> tuple[list[str], list[list[str]]]:
+    """Column headers and one row of text per run; a number a run lacks shows as "–".
+
+    IWAE NLL values carry their k only when the runs were evaluated with different k:
+    likelihood bounds with different k are not comparable.
+    """
+    show_k = len({_importance_samples(s.evaluation) for s in summaries if s.evaluation is not None}) > 1
+    rows = []
+    for s in summaries:
+        epochs = str(int(s.history[-1]["epoch"])) if s.history else "0"
+        rows.append([s.run_dir.name, MODEL_TITLES[s.config["model"]], f"{s.config['beta']:g}",
+                     str(s.config["latent_dim"]), epochs, _number(s.final("val_nelbo")),
+                     _number(s.final("val_rec")), _number(s.final("val_kl")),
+                     *_evaluation_cells(s.evaluation, show_k)])
+    return list(TABLE_HEADERS), rows
+
+
+def shared_traversal(summaries: Sequence[RunSummary]) -> str | None:
+    """The traversal grid to compare: one latent dimension if every run has the same one,
+    else all dimensions; None when no run has a traversal."""
+    if not summaries:
+        return None
+    common = set.intersection(*(set(s.traversals) for s in summaries))
+    single = sorted(stem for stem in common if stem != ALL_DIMS_TRAVERSAL)
+    if single:
+        return single[0]
+    return ALL_DIMS_TRAVERSAL if any(ALL_DIMS_TRAVERSAL in s.traversals for s in summaries) else None
+
+
+def traversal_stack(summaries: Sequence[RunSummary]) -> np.ndarray:
+    """The runs' traversal grids (see ``shared_traversal``) one above the other, in [0, 1].
+
+    Runs without that grid are left out; narrower grids are padded on the right.
+    Raises ValueError when no run has a traversal.
+    """
+    stem = shared_traversal(summaries)
+    if stem is None:
+        raise ValueError("none of these runs has a traversal grid (they are written when training ends)")
+    grids = [s.traversals[stem] for s in summaries if stem in s.traversals]
+    width = max(grid.shape[1] for grid in grids)
+    separator = np.full((SEPARATOR_HEIGHT, width), SEPARATOR_VALUE, dtype="float32")
+    parts = []
+    for grid in grids:
+        if parts:
+            parts.append(separator)
+        parts.append(np.pad(grid, ((0, 0), (0, width - grid.shape[1])), constant_values=PAD_VALUE))
+    return np.vstack(parts)

@@ -1,0 +1,173 @@
+"""Comparing runs from their files: summaries, the table, the stacked traversals, and bad folders."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_models.compare import (PAD_VALUE, SEPARATOR_HEIGHT, SEPARATOR_VALUE, RunFolderError, comparison_table,
+                                  load_run_summary, shared_traversal, traversal_stack)
+
+METRIC_COLUMNS = ["epoch", "loss", "rec", "kl", "nelbo", "val_loss", "val_rec", "val_kl", "val_nelbo", "time_s"]
+EVALUATION = {"nelbo": 101.5, "rec": 90.0, "kl": 11.5, "iwae_nll": 97.25, "elbo_gap": 4.25, "active_units": 3,
+              "latent_dim": 4, "frechet_distance": 12.3, "class_accuracy": None,
+              "protocol": {"k": 1000, "binarisation": "fixed, seed 0", "images": 500}}
+
+
+def traversal_png(path, rows: int, cols: int, value: float, image_size: int = 6) -> np.ndarray:
+    """Write a grid of ``rows`` x ``cols`` flat images the way the trainer does (2x enlarged); return the grid."""
+    grid = np.full((rows * (image_size + 2) + 2, cols * (image_size + 2) + 2), PAD_VALUE, dtype="float32")
+    for r in range(rows):
+        for c in range(cols):
+            top, left = 2 + r * (image_size + 2), 2 + c * (image_size + 2)
+            grid[top:top + image_size, left:left + image_size] = value
+    pixels = (grid * 255 + 0.5).astype("uint8").repeat(2, axis=0).repeat(2, axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels, mode="L").save(path)
+    return grid
+
+
+def write_fake_run(folder, model="bvae", beta=4.0, latent_dim=4, epochs=3, evaluation=None,
+                   traversals=(("traversal_dim3", 2, 11), ("traversal_all_dims", 4, 11)), shade=0.5):
+    """A run folder as TrainingSession writes it, without training: losses fall with the epoch."""
+    folder.mkdir(parents=True)
+    config = {"model": model, "beta": beta, "epochs": epochs, "batch_size": 100, "latent_dim": latent_dim,
+              "learning_rate": 0.001, "dataset": "mnist-5k", "data_dir": None, "seed": 0, "arch": "mlp",
+              "ckpt_every": 1, "precision": "auto", "out": str(folder.parent)}
+    (folder / "config.json").write_text(json.dumps({
+        "config": config, "data": {"name": "mnist-5k", "train": 4500, "validation": 500, "notice": None},
+        "versions": {"python": "3.11"}, "created": "2026-11-24T15:30:00"}))
+    lines = [",".join(METRIC_COLUMNS)]
+    for epoch in range(1, epochs + 1):
+        rec, kl = 200.0 - 10 * epoch, 5.0 + epoch / beta
+        lines.append(",".join(str(v) for v in (epoch, rec + beta * kl, rec, kl, rec + kl,
+                                               rec + 2 + beta * kl, rec + 2, kl, rec + 2 + kl, 0.5)))
+    (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
+    if evaluation is not None:
+        (folder / "evaluation.json").write_text(json.dumps(evaluation))
+    for stem, rows, cols in traversals:
+        traversal_png(folder / "grids" / f"{stem}.png", rows, cols, shade)
+    return folder
+
+
+def test_summary_holds_label_settings_history_and_evaluation(tmp_path):
+    run = write_fake_run(tmp_path / "2026-11-24_1530_bvae_b4", evaluation=EVALUATION)
+    summary = load_run_summary(run)
+    assert summary.label == "β-VAE β = 4 (2026-11-24_1530)"
+    assert summary.config["latent_dim"] == 4
+    assert [row["epoch"] for row in summary.history] == [1, 2, 3]
+    assert summary.final("val_rec") == pytest.approx(172.0)
+    assert summary.final("val_kl") == pytest.approx(5.75)
+    assert summary.final("val_nelbo") == pytest.approx(177.75)
+    assert summary.evaluation["iwae_nll"] == 97.25
+    assert set(summary.traversals) == {"traversal_dim3", "traversal_all_dims"}
+
+
+def test_folder_without_a_time_stamp_is_labelled_by_its_name(tmp_path):
+    summary = load_run_summary(write_fake_run(tmp_path / "my run", model="vae", beta=1.0))
+    assert summary.label == "VAE β = 1 (my run)"
+
+
+def test_table_shows_settings_last_epoch_and_evaluation_or_dashes(tmp_path):
+    evaluated = load_run_summary(write_fake_run(tmp_path / "2026-11-24_1530_bvae_b4", evaluation=EVALUATION))
+    plain = load_run_summary(write_fake_run(tmp_path / "2026-11-24_1600_cvae_b1", model="cvae", beta=1.0,
+                                            latent_dim=10, epochs=2))
+    headers, rows = comparison_table([evaluated, plain])
+    assert headers == ["run", "model", "β", "latent size", "epochs", "val NELBO", "val rec", "val KL",
+                       "IWAE NLL", "active units", "Fréchet distance"]
+    assert rows[0] == ["2026-11-24_1530_bvae_b4", "β-VAE", "4", "4", "3", "177.75", "172.00", "5.75",
+                       "97.25", "3 / 4", "12.30"]
+    assert rows[1] == ["2026-11-24_1600_cvae_b1", "CVAE", "1", "10", "2", "189.00", "182.00", "7.00",
+                       "–", "–", "–"]
+
+
+def test_likelihoods_name_their_k_only_when_runs_used_different_k(tmp_path):
+    rough = {**EVALUATION, "iwae_nll": 99.5, "protocol": {**EVALUATION["protocol"], "k": 10}}
+    summaries = [load_run_summary(write_fake_run(tmp_path / "a", evaluation=EVALUATION)),
+                 load_run_summary(write_fake_run(tmp_path / "b", evaluation=rough)),
+                 load_run_summary(write_fake_run(tmp_path / "c"))]
+    _, rows = comparison_table(summaries)
+    assert [row[8] for row in rows] == ["97.25 (k = 1000)", "99.50 (k = 10)", "–"]
+    _, rows = comparison_table(summaries[::2])
+    assert [row[8] for row in rows] == ["97.25", "–"]
+
+
+def test_run_that_never_finished_an_epoch_shows_dashes_and_has_no_traversal(tmp_path):
+    run = write_fake_run(tmp_path / "2026-11-24_1530_bvae_b4", traversals=())
+    (run / "metrics.csv").unlink()
+    summary = load_run_summary(run)
+    assert summary.history == [] and summary.final("val_kl") is None
+    _, rows = comparison_table([summary])
+    assert rows[0][4:] == ["0", "–", "–", "–", "–", "–", "–"]
+    assert shared_traversal([summary]) is None
+    with pytest.raises(ValueError, match="none of these runs has a traversal"):
+        traversal_stack([summary])
+
+
+def test_runs_with_the_same_traversed_dimension_stack_that_grid(tmp_path):
+    first = load_run_summary(write_fake_run(tmp_path / "a", shade=0.2))
+    second = load_run_summary(write_fake_run(tmp_path / "b", shade=0.8))
+    assert shared_traversal([first, second]) == "traversal_dim3"
+    stack = traversal_stack([first, second])
+    height, width = first.traversals["traversal_dim3"].shape  # 2 rows of 11 images of 6 pixels
+    assert (height, width) == (18, 90)
+    assert stack.shape == (2 * height + SEPARATOR_HEIGHT, width)
+    assert stack.dtype == np.float32 and 0.0 <= stack.min() and stack.max() <= 1.0
+    np.testing.assert_array_equal(stack[height:height + SEPARATOR_HEIGHT], SEPARATOR_VALUE)
+    assert stack[2, 2] == pytest.approx(0.2, abs=1 / 255)  # first run on top
+    assert stack[height + SEPARATOR_HEIGHT + 2, 2] == pytest.approx(0.8, abs=1 / 255)
+
+
+def test_runs_traversing_different_dimensions_stack_all_dimensions_padding_narrow_ones(tmp_path):
+    small = load_run_summary(write_fake_run(tmp_path / "a", traversals=(
+        ("traversal_dim3", 2, 11), ("traversal_all_dims", 4, 11))))
+    wide = load_run_summary(write_fake_run(tmp_path / "b", latent_dim=10, traversals=(
+        ("traversal_dim6", 2, 13), ("traversal_all_dims", 10, 13))))
+    assert shared_traversal([small, wide]) == "traversal_all_dims"
+    stack = traversal_stack([small, wide])
+    assert stack.shape == (4 * 8 + 2 + SEPARATOR_HEIGHT + 10 * 8 + 2, 13 * 8 + 2)
+    assert np.all(np.isclose(stack[:34, 90:], PAD_VALUE, atol=1 / 255))  # right of the narrower grid
+
+
+def test_a_run_without_the_shared_traversal_is_left_out_of_the_stack(tmp_path):
+    with_grid = load_run_summary(write_fake_run(tmp_path / "a"))
+    without = load_run_summary(write_fake_run(tmp_path / "b", traversals=()))
+    assert shared_traversal([with_grid, without]) == "traversal_all_dims"
+    assert traversal_stack([with_grid, without]).shape == with_grid.traversals["traversal_all_dims"].shape
+
+
+def test_folder_without_config_is_not_a_run(tmp_path):
+    (tmp_path / "holiday photos").mkdir()
+    with pytest.raises(RunFolderError, match=r"not a run folder: .*holiday photos \(no config.json\)"):
+        load_run_summary(tmp_path / "holiday photos")
+    with pytest.raises(ValueError, match="not a run folder"):
+        load_run_summary(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("damage, file_name", [
+    (lambda run: (run / "config.json").write_text("{not json"), "config.json"),
+    (lambda run: (run / "config.json").write_text('{"data": {}}'), "config.json"),
+    (lambda run: (run / "config.json").write_text('{"config": {"model": "bvae", "beta": "lots"}}'), "config.json"),
+    (lambda run: (run / "metrics.csv").write_text("epoch,val_kl\n1,many\n"), "metrics.csv"),
+    (lambda run: (run / "metrics.csv").write_text("val_kl\n1.5\n"), "metrics.csv"),
+    (lambda run: (run / "evaluation.json").write_text('{"iwae_nll": "low"}'), "evaluation.json"),
+    (lambda run: (run / "grids" / "traversal_dim3.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated"),
+     "grids/traversal_dim3.png"),
+])
+def test_unreadable_file_is_one_line_naming_it(tmp_path, damage, file_name):
+    run = write_fake_run(tmp_path / "2026-11-24_1530_bvae_b4")
+    damage(run)
+    with pytest.raises(RunFolderError) as info:
+        load_run_summary(run)
+    message = str(info.value)
+    assert message.startswith(f"unreadable {run / file_name}: ") and "\n" not in message
+
+
+def test_comparing_never_imports_tensorflow_or_qt():
+    # The window's GUI thread uses this module; loading TensorFlow there would freeze the window.
+    code = ("import sys, keras_models.compare; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'PyQt6'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
