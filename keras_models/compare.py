@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from keras_models.config import MODEL_TITLES, TrainConfig
+from keras_models.images import PAD_VALUE, PNG_SCALE
 
 # The same file names as keras_models.training, which cannot be imported here: it loads Keras.
 CONFIG_FILE = "config.json"
@@ -25,8 +26,6 @@ METRICS_FILE = "metrics.csv"
 EVALUATION_FILE = "evaluation.json"
 GRIDS_DIR = "grids"
 ALL_DIMS_TRAVERSAL = "traversal_all_dims"
-PNG_SCALE = 2  # grids are saved enlarged this many times (keras_models.grids.PNG_SCALE)
-PAD_VALUE = 0.3  # the grey between images in every grid (keras_models.grids.PAD_VALUE)
 SEPARATOR_HEIGHT = 3
 SEPARATOR_VALUE = 1.0  # white, so the border between two runs stands out from the grey within a grid
 MISSING = "–"

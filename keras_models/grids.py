@@ -1,7 +1,8 @@
-"""Image grids as numpy arrays and PNG files.
+"""Image grids of a model's output: reconstructions, samples, traversals, classes.
 
 Every grid is one batched decode, never one model call per image. Arrays are
-float32 in [0, 1], shaped (height, width); ``save_png`` writes them.
+float32 in [0, 1], shaped (height, width); ``keras_models.images`` lays them
+out and writes them.
 """
 from __future__ import annotations
 
@@ -9,32 +10,10 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from PIL import Image
 
 from keras_models.config import TRAVERSAL_RANGE, TRAVERSAL_STEPS
-from keras_models.files import atomic_path
+from keras_models.images import save_gif, save_png, tile
 from keras_models.models import NUM_CLASSES, VAE, sigmoid
-
-PAD = 2
-PAD_VALUE = 0.3
-PNG_SCALE = 2
-
-
-def tile(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Lay ``rows * cols`` images ``(n, h, w[, 1])`` out row by row, with thin separators."""
-    images = np.asarray(images, dtype="float32")
-    if images.ndim == 4:
-        images = images[..., 0]
-    n, h, w = images.shape
-    if n != rows * cols:
-        raise ValueError(f"{n} images do not fill a {rows} x {cols} grid")
-    grid = np.full((rows * (h + PAD) + PAD, cols * (w + PAD) + PAD), PAD_VALUE, dtype="float32")
-    for i, image in enumerate(images):
-        r, c = divmod(i, cols)
-        top, left = PAD + r * (h + PAD), PAD + c * (w + PAD)
-        grid[top:top + h, left:left + w] = image
-    return grid
-
 
 def traversal_values(span: float = TRAVERSAL_RANGE, steps: int = TRAVERSAL_STEPS) -> np.ndarray:
     return np.linspace(-span, span, steps, dtype="float32")
@@ -95,6 +74,25 @@ def all_dims_traversal(model: VAE, base_code: np.ndarray, values: np.ndarray,
     return tile(_decode_probabilities(model, codes, labels), len(dims), len(values))
 
 
+def traversal_frames(model: VAE, base_code: np.ndarray, values: np.ndarray, dims: Sequence[int] | None = None,
+                     label: int | None = None, cols: int | None = None) -> list[np.ndarray]:
+    """One frame per step of ``values``; each frame shows every dimension in ``dims`` set to
+    that step's value, side by side. All frames come from one decode."""
+    base_code = np.asarray(base_code, dtype="float32").reshape(-1)
+    dims = list(range(len(base_code))) if dims is None else list(dims)
+    codes = np.repeat(base_code[None, :], len(values) * len(dims), axis=0)
+    for step, value in enumerate(values):
+        for j, dim in enumerate(dims):
+            codes[step * len(dims) + j, dim] = value
+    labels = None if label is None else np.full(len(codes), label)
+    images = _decode_probabilities(model, codes, labels)
+    cols = cols or min(len(dims), 10)
+    rows = -(-len(dims) // cols)
+    blank = np.zeros((rows * cols - len(dims), *images.shape[1:]), dtype="float32")
+    return [tile(np.concatenate([images[s * len(dims):(s + 1) * len(dims)], blank]), rows, cols)
+            for s in range(len(values))]
+
+
 def class_grid(model: VAE, classes: Sequence[int], per_class: int = 10, seed: int = 0) -> np.ndarray:
     """CVAE samples, one row per requested class, the same prior codes in every row."""
     classes = [int(c) for c in classes]
@@ -111,21 +109,6 @@ def class_style_grid(model: VAE, images: np.ndarray, labels: np.ndarray) -> np.n
     codes = np.repeat(z_mean, NUM_CLASSES, axis=0)
     all_labels = np.tile(np.arange(NUM_CLASSES), len(images))
     return tile(_decode_probabilities(model, codes, all_labels), len(images), NUM_CLASSES)
-
-
-def to_uint8(grid: np.ndarray, scale: int = 1) -> np.ndarray:
-    pixels = (np.clip(grid, 0.0, 1.0) * 255.0 + 0.5).astype("uint8")
-    if scale > 1:
-        pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
-    return pixels
-
-
-def save_png(grid: np.ndarray, path: str | Path, scale: int = PNG_SCALE) -> Path:
-    """Write ``grid`` as a greyscale PNG, enlarged ``scale`` times, atomically."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        Image.fromarray(to_uint8(grid, scale), mode="L").save(tmp, format="PNG")
-    return path
 
 
 def run_grids(model: VAE, images: np.ndarray, labels: np.ndarray, traverse_dim: int = 6,
@@ -152,5 +135,9 @@ def write_run_grids(model: VAE, images: np.ndarray, labels: np.ndarray, out_dir:
                     traverse_dim: int = 6, classes: Sequence[int] = (1, 4, 9), seed: int = 0) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [save_png(grid, out_dir / f"{name}.png")
-            for name, grid in run_grids(model, images, labels, traverse_dim, classes, seed).items()]
+    written = [save_png(grid, out_dir / f"{name}.png")
+               for name, grid in run_grids(model, images, labels, traverse_dim, classes, seed).items()]
+    label = int(labels[0]) if model.conditional else None
+    frames = traversal_frames(model, prior_codes(1, model.latent_dim, seed)[0], traversal_values(), label=label)
+    written.append(save_gif(frames, out_dir / "traversal_all_dims.gif"))
+    return written

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from keras_models import grids
+from keras_models.images import label_rows, save_gif
 from keras_models.config import ViewRequest
 from keras_models.models import VAE
 
@@ -53,8 +54,12 @@ def render_views(model: VAE, request: ViewRequest, images: np.ndarray, labels: n
     codes, label = _base_codes(model, request, images, labels)
     start = "the code of validation image %d" % request.image_index if request.base == "image" else "a prior draw"
     if request.dim is None:
-        traversal = grids.all_dims_traversal(model, codes[0], values, label=label)
-        caption = f"row i: z_i from {-request.span:g} to {request.span:g}, starting from {start}"
+        kl = model.kl_per_dimension(images[:KL_IMAGES], _image_labels(model, labels[:KL_IMAGES]))
+        dims = list(np.argsort(-kl)) if request.sort_by_kl else list(range(model.latent_dim))
+        traversal = label_rows(grids.all_dims_traversal(model, codes[0], values, dims=dims, label=label),
+                                     [f"z{d} {kl[d]:.2f}" for d in dims])
+        order = "sorted by KL (nats, left)" if request.sort_by_kl else "KL in nats on the left"
+        caption = f"one row per dimension, {order}; each from {-request.span:g} to {request.span:g}, from {start}"
     else:
         dim = min(request.dim, model.latent_dim - 1)
         traversal = grids.traversal_grid(model, codes, dim, values, label)
@@ -70,3 +75,15 @@ def render_views(model: VAE, request: ViewRequest, images: np.ndarray, labels: n
         views["class_style"] = grids.class_style_grid(model, images[:n], labels[:n])
     return views
 
+
+
+def export_traversal_gif(model: VAE, request: ViewRequest, images: np.ndarray, labels: np.ndarray, path) -> None:
+    """The explorer's base code, every dimension at once, one GIF frame per traversal step."""
+    codes, label = _base_codes(model, request, images, labels)
+    dims = None
+    if request.sort_by_kl:
+        kl = model.kl_per_dimension(images[:KL_IMAGES], _image_labels(model, labels[:KL_IMAGES]))
+        dims = list(np.argsort(-kl))
+    frames = grids.traversal_frames(model, codes[0], grids.traversal_values(request.span, request.steps),
+                                    dims=dims, label=label)
+    save_gif(frames, path)

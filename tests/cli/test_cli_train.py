@@ -40,17 +40,19 @@ def test_train_in_process_writes_a_run(cli_run, digits_idx_dir):
     assert json.loads((run_dir / "checkpoint.json").read_text()) == {"epoch": 1}
     assert (run_dir / "model.keras").stat().st_size > 0
     assert sorted(p.name for p in (run_dir / "grids").iterdir()) == [
-        "reconstructions.png", "samples.png", "traversal_all_dims.png", "traversal_dim3.png"]
+        "reconstructions.png", "samples.png", "traversal_all_dims.gif", "traversal_all_dims.png", "traversal_dim3.png"]
 
 
 def test_grids_command_writes_the_pngs(cli_run, tmp_path):
     from keras_models import grids
+    from keras_models.images import PNG_SCALE, to_uint8
     from keras_models.training import load_model_file
 
     run_dir = cli_run[0]
     status, stdout, stderr = run_main(["grids", run_dir, "--traverse-dim", "3", "--out", tmp_path / "pngs"])
     assert status == 0, stderr
-    names = ["reconstructions.png", "samples.png", "traversal_dim3.png", "traversal_all_dims.png"]
+    names = ["reconstructions.png", "samples.png", "traversal_dim3.png", "traversal_all_dims.png",
+             "traversal_all_dims.gif"]
     assert stdout.splitlines() == [str(tmp_path / "pngs" / name) for name in names]
     assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == sorted(names)
 
@@ -58,7 +60,7 @@ def test_grids_command_writes_the_pngs(cli_run, tmp_path):
     model = load_model_file(run_dir / "model.keras")
     expected = grids.traversal_grid(model, grids.prior_codes(8, 4, 0), 3, grids.traversal_values())
     np.testing.assert_array_equal(png_pixels(tmp_path / "pngs" / "traversal_dim3.png"),
-                                  grids.to_uint8(expected, grids.PNG_SCALE))
+                                  to_uint8(expected, PNG_SCALE))
     # It also matches the one training wrote, because the model on disk is the one that drew it.
     np.testing.assert_array_equal(png_pixels(tmp_path / "pngs" / "traversal_dim3.png"),
                                   png_pixels(run_dir / "grids" / "traversal_dim3.png"))
@@ -77,7 +79,7 @@ def test_grids_default_dimension_fits_a_small_model(cli_run, tmp_path):
     status, stdout, stderr = run_main(["grids", run_dir])  # latent_dim 4: dimension 6 does not exist
     assert status == 0, stderr
     assert (run_dir / "grids" / "traversal_dim3.png").is_file()
-    assert len(stdout.splitlines()) == 4
+    assert len(stdout.splitlines()) == 5  # four PNGs and the GIF
 
 
 def test_resume_through_the_cli(cli_run, tmp_path):

@@ -4,6 +4,7 @@ import pytest
 from PIL import Image
 
 from keras_models import grids
+from keras_models.images import PAD, PAD_VALUE, save_png, tile, to_uint8
 from keras_models.models import VAE, ConditionalVAE, sigmoid
 from tests.conftest import make_digits
 
@@ -41,8 +42,8 @@ def count_decodes(monkeypatch):
 # ----- tile ---------------------------------------------------------------------------------------
 def test_tile_layout_and_size():
     images = np.stack([np.full((3, 4), i / 10, dtype="float32") for i in range(6)])
-    grid = grids.tile(images, rows=2, cols=3)
-    pad = grids.PAD
+    grid = tile(images, rows=2, cols=3)
+    pad = PAD
     # height 2 * (3 + 2) + 2 = 12, width 3 * (4 + 2) + 2 = 20
     assert grid.shape == (2 * (3 + pad) + pad, 3 * (4 + pad) + pad) == (12, 20)
     for i in range(6):
@@ -55,15 +56,15 @@ def test_tile_layout_and_size():
         r, c = divmod(i, 3)
         top, left = pad + r * (3 + pad), pad + c * (4 + pad)
         mask[top:top + 3, left:left + 4] = False
-    assert np.all(grid[mask] == pytest.approx(grids.PAD_VALUE))
+    assert np.all(grid[mask] == pytest.approx(PAD_VALUE))
     assert mask.sum() == 12 * 20 - 6 * 12
 
 
 def test_tile_accepts_a_channel_axis_and_checks_the_count():
     images = np.zeros((4, 5, 5, 1), dtype="float32")
-    assert grids.tile(images, 1, 4).shape == (9, 30)
+    assert tile(images, 1, 4).shape == (9, 30)
     with pytest.raises(ValueError, match="5 images do not fill a 2 x 2 grid"):
-        grids.tile(np.zeros((5, 5, 5)), 2, 2)
+        tile(np.zeros((5, 5, 5)), 2, 2)
 
 
 def test_traversal_values():
@@ -79,7 +80,7 @@ def test_prior_codes_are_fixed_by_seed():
 
 # ----- traversals --------------------------------------------------------------------------------
 def cell(grid, r, c, h=28, w=28):
-    top, left = grids.PAD + r * (h + grids.PAD), grids.PAD + c * (w + grids.PAD)
+    top, left = PAD + r * (h + PAD), PAD + c * (w + PAD)
     return grid[top:top + h, left:left + w]
 
 
@@ -168,16 +169,16 @@ def test_run_grids_names(vae, cvae):
 
 # ----- PNG files --------------------------------------------------------------------------------
 def test_to_uint8_rounds_and_clips():
-    got = grids.to_uint8(np.array([[0.0, 0.5, 1.0, -0.2, 1.7]], dtype="float32"))
+    got = to_uint8(np.array([[0.0, 0.5, 1.0, -0.2, 1.7]], dtype="float32"))
     assert got.tolist() == [[0, 128, 255, 0, 255]]
-    assert grids.to_uint8(np.zeros((2, 3)), scale=3).shape == (6, 9)
+    assert to_uint8(np.zeros((2, 3)), scale=3).shape == (6, 9)
 
 
 def test_save_png_reads_back_with_the_expected_size(tmp_path):
     grid = np.zeros((12, 20), dtype="float32")
     grid[0, 0] = 1.0
     grid[11, 19] = 0.5
-    path = grids.save_png(grid, tmp_path / "g.png", scale=2)
+    path = save_png(grid, tmp_path / "g.png", scale=2)
     assert path == tmp_path / "g.png"
     with Image.open(path) as image:
         assert image.format == "PNG" and image.mode == "L"
@@ -191,7 +192,9 @@ def test_save_png_reads_back_with_the_expected_size(tmp_path):
 def test_write_run_grids_writes_readable_pngs(cvae, tmp_path):
     images, labels = make_digits(20)
     written = grids.write_run_grids(cvae, images, labels, tmp_path / "out" / "grids", traverse_dim=1)
-    assert len(written) == 6
+    assert len(written) == 7
+    with Image.open(tmp_path / "out" / "grids" / "traversal_all_dims.gif") as gif:
+        assert gif.n_frames == 2 * 11 - 2  # forward and back
     assert sorted(p.name for p in (tmp_path / "out" / "grids").iterdir()) == sorted(p.name for p in written)
     with Image.open(tmp_path / "out" / "grids" / "traversal_dim1.png") as image:
         # 8 base codes x 11 steps, doubled

@@ -82,10 +82,11 @@ def test_new_session_writes_a_complete_run_folder(tmp_path, tiny_split):
     assert type(model) is VAE and model.beta == 2.0 and model.latent_dim == 4
     assert int(model.optimizer.iterations) == 2 * 8
     pngs = sorted(p.name for p in (run_dir / "grids").iterdir())
-    assert pngs == ["reconstructions.png", "samples.png", "traversal_all_dims.png", "traversal_dim3.png"]
+    assert pngs == ["reconstructions.png", "samples.png", "traversal_all_dims.gif", "traversal_all_dims.png",
+                    "traversal_dim3.png"]
     for name in pngs:
         with Image.open(run_dir / "grids" / name) as image:
-            assert image.format == "PNG" and image.width > 56
+            assert image.format == ("GIF" if name.endswith(".gif") else "PNG") and image.width > 56
     assert not [p for p in run_dir.rglob(".*")]  # no temporary files left
 
     # What the listener heard.
