@@ -1,4 +1,4 @@
-"""VAE Studio: `python main.py` opens the window; `train` and `grids` run headless."""
+"""VAE Studio: `python main.py` opens the window; `train`, `grids` and `study` run headless."""
 from __future__ import annotations
 
 import argparse
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("-bs", "--batch-size", type=int, help="default 1000")
     train.add_argument("--latent-dim", type=int, help="default 10")
     train.add_argument("-l", "--learning-rate", type=float, help="default 1e-3")
-    train.add_argument("--dataset", help="mnist (default), fashion_mnist, mnist-5k or idx:FOLDER")
+    train.add_argument("--dataset", help="mnist (default), fashion_mnist, mnist-5k, shapes, dsprites or idx:FOLDER")
     train.add_argument("--data-dir", help="where tensorflow-datasets keeps its downloads")
     train.add_argument("--arch", help="mlp (default, the reference network) or conv")
     train.add_argument("--seed", type=int, help="default 0")
@@ -39,6 +39,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="folder that receives the run folder (default runs)")
     train.add_argument("--ckpt-every", type=int, help="save model.keras every N epochs (default 1)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+
+    study = commands.add_parser("study", help="train a β family, measure it and write a report")
+    study.add_argument("--betas", nargs="+", default=["0.1", "1", "10"], help="β values (default 0.1 1 10)")
+    study.add_argument("--no-cvae", action="store_true", help="leave the conditional VAE out")
+    study.add_argument("-e", "--epochs", type=int, default=10)
+    study.add_argument("-bs", "--batch-size", type=int, default=1000)
+    study.add_argument("--latent-dim", type=int, default=10)
+    study.add_argument("-l", "--learning-rate", type=float, default=1e-3)
+    study.add_argument("--dataset", default="mnist", help="as for train; shapes adds MIG, DCI and FactorVAE")
+    study.add_argument("--data-dir")
+    study.add_argument("--test-idx", metavar="FOLDER",
+                       help="evaluate on the t10k IDX files in FOLDER instead of the data set's test split")
+    study.add_argument("--arch", default="mlp")
+    study.add_argument("--precision", default="auto")
+    study.add_argument("--seed", type=int, default=0)
+    study.add_argument("-k", "--k", type=int, default=1000, help="importance samples for the NLL (default 1000)")
+    study.add_argument("--traverse-dim", type=int, default=6)
+    study.add_argument("--classes", type=int, nargs="+", default=[1, 4, 9])
+    study.add_argument("--out", default="reports", help="folder that receives the report folder")
 
     grids = commands.add_parser("grids", help="write the image grids of a saved run again")
     grids.add_argument("run_dir", metavar="RUN_DIR")
@@ -102,12 +121,39 @@ def _grids(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study(args: argparse.Namespace) -> int:
+    from keras_models.data import load_idx_test_set
+    from keras_models.study import StudyConfig, StudyListener, run_study
+
+    config = StudyConfig(
+        betas=tuple(args.betas), include_cvae=not args.no_cvae, epochs=args.epochs, batch_size=args.batch_size,
+        latent_dim=args.latent_dim, learning_rate=args.learning_rate, dataset=args.dataset,
+        data_dir=args.data_dir, arch=args.arch, precision=args.precision, seed=args.seed, k=args.k,
+        traverse_dim=args.traverse_dim, classes=tuple(args.classes), out=args.out,
+    ).validate()
+    test_set = load_idx_test_set(args.test_idx) if args.test_idx else None
+
+    class Printer(StudyListener):
+        def on_stage(self, text: str, fraction: float) -> None:
+            print(f"[{100 * fraction:3.0f}%] {text}", flush=True)
+
+        def on_model_done(self, row: dict) -> None:
+            print(f"       {row['title']}: NELBO {row['nelbo']:.2f}, IWAE NLL {row['iwae_nll']:.2f}, "
+                  f"active units {row['active_units']}/{row['latent_dim']}", flush=True)
+
+    result = run_study(config, test_set=test_set, listener=Printer(), verbose=2)
+    for line in result.conclusions:
+        print(f"- {line}")
+    print(f"report written to {result.report_dir / 'report.html'}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         from gui.app import run_app
         return run_app()
-    runner = {"train": _train, "grids": _grids}[args.command]
+    runner = {"train": _train, "grids": _grids, "study": _study}[args.command]
     try:
         return runner(args)
     except ValueError as exc:  # ConfigError, DataError and RunError all derive from it

@@ -11,7 +11,7 @@ from keras_models.config import (ARCHITECTURES, MAX_BETA, MODEL_TITLES, PRECISIO
 
 BETA_PRESETS = (0.1, 1, 2, 4, 10)
 DATASETS = (("MNIST", "mnist"), ("Fashion-MNIST", "fashion_mnist"), ("MNIST 5k (offline)", "mnist-5k"),
-            ("Local IDX folder…", "idx"))
+            ("Shapes (known factors)", "shapes"), ("dSprites", "dsprites"), ("Local IDX folder…", "idx"))
 VAE_BETA_TIP = "The vanilla VAE has β = 1. Choose β-VAE to set another β."
 
 
@@ -212,6 +212,10 @@ class TraversalControls(QWidget):
         self.image_index = QSpinBox()
         self.image_index.setRange(0, 99_999)
         self.image_index.setToolTip("Index of the validation image whose code is the starting point")
+        self.sort_by_kl = QCheckBox("Sort by KL")
+        self.sort_by_kl.setToolTip("With all dimensions: the most informative dimension first")
+        self.gif_button = QPushButton("Export GIF…")
+        self.gif_button.setToolTip("An animated GIF of every dimension, one frame per step")
         self.redraw_button = QPushButton("New draw")
         self.redraw_button.setToolTip("Draw other random base codes")
         self.seed = 0
@@ -222,10 +226,13 @@ class TraversalControls(QWidget):
                               ("Start from", self.base), ("Rows", self.rows), ("Image #", self.image_index)):
             layout.addWidget(QLabel(label))
             layout.addWidget(widget)
+        layout.addWidget(self.sort_by_kl)
         layout.addWidget(self.redraw_button)
+        layout.addWidget(self.gif_button)
         layout.addStretch(1)
         for signal in (self.dim.currentIndexChanged, self.span.valueChanged, self.steps.valueChanged,
-                       self.base.currentIndexChanged, self.rows.valueChanged, self.image_index.valueChanged):
+                       self.base.currentIndexChanged, self.rows.valueChanged, self.image_index.valueChanged,
+                       self.sort_by_kl.toggled):
             signal.connect(self._changed)
         self._changed()
 
@@ -248,12 +255,13 @@ class TraversalControls(QWidget):
         from_image = self.base.currentData() == "image"
         self.image_index.setEnabled(from_image)
         self.rows.setEnabled(not from_image and self.dim.currentData() is not None)
+        self.sort_by_kl.setEnabled(self.dim.currentData() is None)
         self.changed.emit()
 
     def request_fields(self) -> dict:
         return {"dim": self.dim.currentData(), "span": self.span.value(), "steps": self.steps.value(),
                 "base": self.base.currentData(), "image_index": self.image_index.value(),
-                "rows": self.rows.value(), "seed": self.seed}
+                "rows": self.rows.value(), "seed": self.seed, "sort_by_kl": self.sort_by_kl.isChecked()}
 
 
 class ClassControls(QWidget):

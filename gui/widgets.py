@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSiz
                              QWidget)
 
 from keras_models.files import atomic_path
+from keras_models.images import save_png
 
 TERMS = (("rec", "Reconstruction −log p(x|z)"), ("kl", "KL(q(z|x) ‖ p(z))"), ("nelbo", "NELBO and β-weighted loss"))
 TRAIN_COLOUR, VAL_COLOUR, BATCH_COLOUR = "#1f77b4", "#d62728", "#9ecae1"
@@ -110,8 +111,6 @@ class ImagePanel(QWidget):
         self.image.set_source(pixmap_from_grid(grid))
 
     def save_to(self, path: str | Path) -> Path:
-        from keras_models.grids import save_png
-
         if self.grid is None:
             raise ValueError(f"{self.file_stem}: nothing to save yet")
         return save_png(self.grid, path)
@@ -424,7 +423,13 @@ class KLBars(FigurePanel):
             for bar, value in zip(self.bars, kl):
                 bar.set_height(value)
         self.ax.set_ylim(0, max(float(np.max(kl)) * 1.15, 0.05))
-        self.summary.setText(f"{active_units} of {len(kl)} active (KL > 0.01 nats)")
+        if active_units == 0:
+            # Posterior collapse: the decoder has learnt to ignore z altogether.
+            self.summary.setText("posterior collapse: every dimension < 0.01 nats")
+            self.summary.setStyleSheet("color: #b00020; font-weight: bold;")
+        else:
+            self.summary.setText(f"{active_units} of {len(kl)} active (KL > 0.01 nats)")
+            self.summary.setStyleSheet("")
         self.summary.setToolTip("Mean KL of each latent dimension over 500 validation images; "
                                 "a dimension with almost none carries no information")
         self.canvas.draw_idle()

@@ -7,12 +7,14 @@ from pathlib import Path
 from PyQt6.QtCore import QThread, Qt
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                             QSplitter, QTabWidget, QVBoxLayout, QWidget)
+                             QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
+from gui.compare_panel import ComparePanel
 from gui.controls import ClassControls, TrainingControls, TraversalControls
+from gui.study_panel import StudyPanel
 from gui.widgets import ImagePanel, KLBars, LossPlot
 from gui.worker import ModelWorker
-from keras_models.config import ConfigError, MODEL_TITLES, ViewRequest
+from keras_models.config import STUDY_COLUMNS, ConfigError, MODEL_TITLES, ViewRequest
 
 SHUTDOWN_WAIT_MS = 60_000
 
@@ -35,6 +37,7 @@ class MainWindow(QMainWindow):
         self.resize(1360, 860)
         self.run_dir: Path | None = None
         self.runs_folder = Path("runs")
+        self.reports_folder = Path("reports")
         self.model_info: dict | None = None
         self.training = False
         self.tf_ready = False
@@ -51,6 +54,16 @@ class MainWindow(QMainWindow):
         self.run_label = QLabel("No run open")
         self.run_label.setWordWrap(True)
         self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.evaluate_button = QPushButton("Evaluate run")
+        self.evaluate_button.setToolTip("Test NELBO, importance-sampled NLL (k from the β study tab), active "
+                                        "units and Fréchet distance, measured in the background")
+        self.evaluate_button.clicked.connect(self.evaluate_run)
+        self.evaluation_label = QLabel("")
+        self.evaluation_label.setWordWrap(True)
+        self.evaluation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.study = StudyPanel()
+        self.study.run_clicked.connect(self.start_study)
+        self.compare = ComparePanel(self.show_error)
 
         self.loss_plot = LossPlot(self.show_error)
         self.kl_bars = KLBars(self.show_error)
@@ -65,18 +78,23 @@ class MainWindow(QMainWindow):
         self.class_style = ImagePanel("Class × style", "class_style", self.show_error)
         self.class_style.caption.setText("each row: one validation image's code decoded under labels 0-9")
         self.traversal_controls.changed.connect(self.request_views)
+        self.traversal_controls.gif_button.clicked.connect(self._export_gif_clicked)
         self.class_controls.changed.connect(self.request_views)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._training_tab(), "Training")
         self.tabs.addTab(self._panel_tab(self.traversal_controls, self.traversal), "Latent traversal")
         self.tabs.addTab(self._class_tab(), "CVAE classes")
+        self.tabs.addTab(self.study, "β study")
+        self.tabs.addTab(self.compare, "Compare runs")
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.controls)
         side_layout.addWidget(QLabel("<b>Run folder</b>"))
         side_layout.addWidget(self.run_label)
+        side_layout.addWidget(self.evaluate_button)
+        side_layout.addWidget(self.evaluation_label)
         side_layout.addStretch(1)
         side.setMaximumWidth(330)
         right = QWidget()
@@ -114,8 +132,13 @@ class MainWindow(QMainWindow):
         s.finished.connect(self._on_finished)
         s.failed.connect(self._on_failed)
         s.run_opened.connect(self._on_run_opened)
-        s.saved.connect(lambda path: self.statusBar().showMessage(f"model saved to {path}", 8000))
+        s.saved.connect(lambda path: self.statusBar().showMessage(f"saved {path}", 8000))
         s.notice.connect(self.show_notice)
+        s.study_stage.connect(self.study.set_stage)
+        s.study_row.connect(self._on_study_row)
+        s.study_figure.connect(self.study.add_figure)
+        s.study_finished.connect(self._on_study_finished)
+        s.evaluated.connect(self._on_evaluated)
         self.controls.train_button.setEnabled(False)
         self.metrics_label.setText("Loading TensorFlow…")
 
@@ -212,15 +235,42 @@ class MainWindow(QMainWindow):
         self.worker.stop_event.set()
         self.progress.setFormat("stopping…")
 
+    def start_study(self) -> None:
+        if self.training or not self.tf_ready:
+            return
+        config = self.controls.config()
+        try:
+            study = self.study.study_settings()
+            config.validate()
+        except ConfigError as exc:
+            self.show_error(str(exc))
+            return
+        settings = {**study, "batch_size": config.batch_size, "latent_dim": config.latent_dim,
+                    "learning_rate": config.learning_rate, "dataset": config.dataset, "arch": config.arch,
+                    "precision": config.precision, "seed": config.seed,
+                    "traverse_dim": min(6, config.latent_dim - 1), "out": str(self.reports_folder)}
+        self.study.clear()
+        self._set_training(True)
+        self.worker.study_requested.emit(settings)
+
+    def evaluate_run(self) -> None:
+        if self.training or self.model_info is None:
+            return
+        self._set_training(True)
+        self.evaluation_label.setText(f"evaluating with k = {self.study.k.value()}…")
+        self.worker.evaluate_requested.emit(self.study.k.value())
+
     def _set_training(self, training: bool) -> None:
         self.training = training
         self.controls.set_training(training)
+        self.study.set_busy(training)
         self._set_model_actions()
 
     def _set_model_actions(self) -> None:
         self.open_action.setEnabled(not self.training)
         self.save_model_action.setEnabled(not self.training and self.model_info is not None)
         self.save_all_action.setEnabled(self.run_dir is not None)
+        self.evaluate_button.setEnabled(not self.training and self.model_info is not None)
 
     def request_views(self) -> None:
         request = ViewRequest(**self.traversal_controls.request_fields(), **self.class_controls.request_fields())
@@ -245,6 +295,16 @@ class MainWindow(QMainWindow):
             if not path.endswith(".keras"):
                 path += ".keras"
             self.worker.save_requested.emit(path)
+
+    def _export_gif_clicked(self) -> None:
+        suggested = str((self.run_dir or Path(".")) / "traversal.gif")
+        path, _ = QFileDialog.getSaveFileName(self, "Export traversal GIF", suggested, "GIF animations (*.gif)")
+        if path:
+            self.export_gif(path if path.lower().endswith(".gif") else path + ".gif")
+
+    def export_gif(self, path: str) -> None:
+        self.request_views()  # the GIF follows the settings on screen
+        self.worker.gif_requested.emit(path)
 
     def _save_all_clicked(self) -> None:
         if self.run_dir is None:
@@ -331,7 +391,30 @@ class MainWindow(QMainWindow):
         if self.training:
             self._set_training(False)
             self.progress.setFormat("failed")
+            self.evaluation_label.setText("")
         self.show_error(message)
+
+    def _on_study_row(self, row: dict) -> None:
+        from keras_models.study import format_cell  # TensorFlow is loaded by now
+
+        self.study.add_row(row, [format_cell(row, key) for key, _ in STUDY_COLUMNS])
+
+    def _on_study_finished(self, result: dict) -> None:
+        self._set_training(False)
+        self.study.finish(result)
+        self.statusBar().showMessage(f"study written to {result['report_dir']}", 15_000)
+
+    def _on_evaluated(self, numbers: dict) -> None:
+        self._set_training(False)
+        lines = [f"test NELBO {numbers['nelbo']:.2f} (rec {numbers['rec']:.2f} + KL {numbers['kl']:.2f})",
+                 f"IWAE NLL {numbers['iwae_nll']:.2f} (k = {numbers['protocol']['k']}; gap {numbers['elbo_gap']:.2f})",
+                 f"active units {numbers['active_units']} / {numbers['latent_dim']}"]
+        if numbers.get("frechet_distance") is not None:
+            lines.append(f"Fréchet distance {numbers['frechet_distance']:.2f}")
+        if numbers.get("class_accuracy") is not None:
+            lines.append(f"CVAE class accuracy {100 * numbers['class_accuracy']:.1f}%")
+        lines.append(f"{numbers['protocol']['images']:,} test images, {numbers['protocol']['binarisation']}")
+        self.evaluation_label.setText("\n".join(lines))
 
     def _on_run_opened(self, info: dict) -> None:
         self.run_dir = Path(info["run_dir"])

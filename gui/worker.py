@@ -8,6 +8,7 @@ lock-protected slot after every batch.
 from __future__ import annotations
 
 import gc
+import json
 import threading
 import traceback
 from pathlib import Path
@@ -31,6 +32,11 @@ class Signals(QObject):
     run_opened = pyqtSignal(dict)
     saved = pyqtSignal(str)
     notice = pyqtSignal(str)
+    study_stage = pyqtSignal(str, float)
+    study_row = pyqtSignal(dict)
+    study_figure = pyqtSignal(str, str)
+    study_finished = pyqtSignal(dict)
+    evaluated = pyqtSignal(dict)
 
 
 class ModelWorker(QObject):
@@ -40,6 +46,9 @@ class ModelWorker(QObject):
     open_requested = pyqtSignal(str)
     save_requested = pyqtSignal(str)
     render_requested = pyqtSignal()
+    study_requested = pyqtSignal(dict)
+    evaluate_requested = pyqtSignal(int)
+    gif_requested = pyqtSignal(str)
 
     def __init__(self, load_data: Callable[[TrainConfig], Any] | None = None) -> None:
         super().__init__()
@@ -58,6 +67,9 @@ class ModelWorker(QObject):
         self.open_requested.connect(self.open_run)
         self.save_requested.connect(self.save_model)
         self.render_requested.connect(self.render_if_changed)
+        self.study_requested.connect(self.run_study)
+        self.evaluate_requested.connect(self.evaluate_run)
+        self.gif_requested.connect(self.export_gif)
 
     # ----- called from the GUI thread -------------------------------------------------------
     def set_view_request(self, request) -> None:
@@ -163,6 +175,64 @@ class ModelWorker(QObject):
         self._rendered_version = -1
         self.render_if_changed()
 
+    @pyqtSlot(dict)
+    def run_study(self, settings: dict) -> None:
+        """Run the β study of ``settings`` (a StudyConfig as a dict), reporting as it goes."""
+        from keras_models.study import StudyConfig, run_study
+
+        self.stop_event.clear()
+        try:
+            config = StudyConfig(**settings).validate()
+            self.config = config.train_config(config.entries()[0])
+            self.data = self._load_data(self.config)
+            result = run_study(config, data=self.data, listener=_StudyReporter(self), stop_event=self.stop_event)
+        except ValueError as exc:
+            self.signals.failed.emit(str(exc))
+            return
+        except Exception as exc:
+            traceback.print_exc()
+            self.signals.failed.emit(f"the study failed: {type(exc).__name__}: {exc}")
+            return
+        self.signals.study_finished.emit({"report_dir": str(result.report_dir), "stopped": result.stopped,
+                                          "conclusions": result.conclusions})
+
+    @pyqtSlot(int)
+    def evaluate_run(self, k: int) -> None:
+        """Measure the open model on its test images; the numbers also go to the run folder."""
+        from keras_models import classifier, evaluation
+        from keras_models.files import write_text_atomic
+
+        if self.model is None or self.data is None:
+            self.signals.failed.emit("there is no model to evaluate yet: train one or open a run")
+            return
+        try:
+            clf = classifier.load_or_train_classifier(self.data)
+            numbers = evaluation.evaluate(self.model, self.data.val_x, self.data.val_y, k=k, classifier=clf)
+            if self.run_dir is not None:
+                write_text_atomic(self.run_dir / "evaluation.json", json.dumps(numbers, indent=2))
+        except Exception as exc:
+            traceback.print_exc()
+            self.signals.failed.emit(f"evaluation failed: {type(exc).__name__}: {exc}")
+            return
+        self.signals.evaluated.emit(numbers)
+
+    @pyqtSlot(str)
+    def export_gif(self, path: str) -> None:
+        """Write the current traversal settings as an animated GIF (every dimension, one frame per step)."""
+        from keras_models.views import export_traversal_gif
+
+        with self._lock:
+            request = self._request
+        if self.model is None or self.data is None or request is None:
+            self.signals.failed.emit("there is no model to animate yet: train one or open a run")
+            return
+        try:
+            export_traversal_gif(self.model, request, self.data.val_x, self.data.val_y, path)
+        except OSError as exc:
+            self.signals.failed.emit(f"cannot write {path}: {exc.strerror or exc}")
+            return
+        self.signals.saved.emit(path)
+
     @pyqtSlot(str)
     def save_model(self, path: str) -> None:
         from keras_models.training import save_model_atomic
@@ -220,6 +290,7 @@ class _Reporter:
         self.worker = worker
 
     def on_start(self, info: dict[str, Any]) -> None:
+        self.worker.run_dir = Path(info["run_dir"])
         self.worker.signals.started.emit(info)
 
     def on_batch(self, model, progress: dict[str, Any]) -> None:
@@ -232,3 +303,23 @@ class _Reporter:
         # The weights changed: redraw the explorer views even if their settings did not.
         self.worker._rendered_version = -1
         self.worker.render_if_changed()
+
+
+class _StudyReporter:
+    """A ``StudyListener`` (by duck typing) that forwards a study's progress to the window."""
+
+    def __init__(self, worker: ModelWorker) -> None:
+        self.worker = worker
+
+    def on_stage(self, text: str, fraction: float) -> None:
+        self.worker.signals.study_stage.emit(text, fraction)
+
+    def on_training(self, entry: dict[str, Any]) -> _Reporter:
+        # Each model of the study trains in front of the user, like a run of their own.
+        return _Reporter(self.worker)
+
+    def on_model_done(self, row: dict[str, Any]) -> None:
+        self.worker.signals.study_row.emit(row)
+
+    def on_figure(self, name: str, path: Path) -> None:
+        self.worker.signals.study_figure.emit(name, str(path))

@@ -17,6 +17,14 @@ ARCHITECTURES = ("mlp", "conv")
 PRECISIONS = ("auto", "float32", "bfloat16")
 NAMED_DATASETS = ("mnist", "fashion_mnist", "mnist-5k", "shapes", "dsprites")
 MAX_BETA = 1000.0
+STUDY_COLUMNS = (
+    ("title", "model"), ("beta", "β"), ("nelbo", "test NELBO"), ("rec", "rec"), ("kl", "KL"),
+    ("iwae_nll", "IWAE NLL"), ("elbo_gap", "NELBO − NLL"), ("active_units", "active units"),
+    ("frechet_distance", "Fréchet distance"), ("class_accuracy", "CVAE class accuracy"),
+    ("mig", "MIG"), ("dci_disentanglement", "DCI disentanglement"), ("dci_completeness", "DCI completeness"),
+    ("factor_vae", "FactorVAE score"),
+)
+DISENTANGLEMENT_KEYS = ("mig", "dci_disentanglement", "dci_completeness", "factor_vae")
 TRAVERSAL_RANGE = 3.0
 TRAVERSAL_STEPS = 11
 
@@ -126,3 +134,4 @@ class ViewRequest:
     classes: tuple[int, ...] = (1, 4, 9)
     per_class: int = 10
     style_images: int = 6
+    sort_by_kl: bool = False

@@ -111,6 +111,16 @@ def _find_idx(folder: Path, stem: str) -> Path:
     raise DataError(f"missing IDX file: {folder / stem}[.gz]")
 
 
+def load_idx_test_set(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Only the t10k images and labels of an IDX folder: a local test set for evaluation."""
+    folder = Path(folder).expanduser()
+    images = read_idx(_find_idx(folder, IDX_FILES["val_x"]))
+    labels = read_idx(_find_idx(folder, IDX_FILES["val_y"]))
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(f"IDX test files in {folder} do not match: images {images.shape}, labels {labels.shape}")
+    return to_images(images), labels.astype("int32")
+
+
 def load_idx_folder(folder: str | Path) -> DataSplit:
     """The four standard MNIST-layout IDX files of ``folder`` (train = train, validation = t10k)."""
     folder = Path(folder).expanduser()

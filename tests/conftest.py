@@ -23,6 +23,18 @@ def make_digits(n: int, seed: int = 0, size: int = 28) -> tuple[np.ndarray, np.n
     return images, labels
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_folder(tmp_path_factory):
+    """Caches (evaluation classifier, shapes renders) go to a temporary folder, never the user's."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
+
 @pytest.fixture
 def tiny_split():
     """A DataSplit of 400 training and 100 validation synthetic images."""

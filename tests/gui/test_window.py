@@ -11,7 +11,7 @@ TIMEOUT = 120_000
 def test_window_opens_with_every_panel(window):
     assert window.isVisible()
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
-        "Training", "Latent traversal", "CVAE classes"]
+        "Training", "Latent traversal", "CVAE classes", "β study", "Compare runs"]
     for panel in (window.loss_plot, window.kl_bars, window.reconstructions, window.samples,
                   window.traversal, window.class_grid, window.class_style):
         assert panel.save_button is not None
@@ -196,3 +196,70 @@ def test_screenshot_after_a_short_training(qtbot, window, tmp_path):
     assert image.size[0] >= 800 and image.size[1] >= 500
     pixels = np.asarray(image.convert("L"))
     assert pixels.std() > 10  # a real picture, not a blank window
+
+
+def test_study_tab_runs_a_study_and_shows_its_table_and_figures(qtbot, window, tmp_path):
+    set_quick_settings(window, epochs=1, batch_size=30)
+    window.controls.latent_dim.setValue(3)
+    window.reports_folder = tmp_path / "reports"
+    study = window.study
+    study.betas.setText("0.5 2")
+    study.include_cvae.setChecked(False)
+    study.epochs.setValue(1)
+    study.k.setValue(3)
+    rows = []
+    window.worker.signals.study_row.connect(rows.append)
+    with qtbot.waitSignal(window.worker.signals.study_finished, timeout=300_000):
+        study.run_button.click()
+        assert not window.controls.train_button.isEnabled()
+    assert [r["beta"] for r in rows] == [0.5, 2.0]
+    assert study.table.rowCount() == 2
+    assert study.table.item(1, 0).text() == "β-VAE (β = 2)"
+    assert study.figure_list.count() >= 5
+    assert study.open_button.isEnabled()
+    assert (study.report_dir / "report.html").exists()
+    assert "β = 0.5" in study.conclusions.text()
+    assert window.controls.train_button.isEnabled()
+
+
+def test_evaluate_run_reports_numbers_and_writes_them_to_the_run(qtbot, window):
+    set_quick_settings(window, epochs=1, batch_size=30)
+    train_and_wait(qtbot, window)
+    window.study.k.setValue(5)
+    with qtbot.waitSignal(window.worker.signals.evaluated, timeout=300_000) as blocker:
+        window.evaluate_button.click()
+    numbers = blocker.args[0]
+    assert numbers["iwae_nll"] <= numbers["nelbo"] + 1.0
+    assert "IWAE NLL" in window.evaluation_label.text() and "k = 5" in window.evaluation_label.text()
+    assert (window.run_dir / "evaluation.json").exists()
+
+
+def test_a_bad_beta_list_is_refused_with_a_message(window):
+    window.study.betas.setText("")
+    window.study.run_button.click()
+    assert "at least one" in window.errors[-1]
+    assert window.controls.train_button.isEnabled()
+
+
+def test_traversal_sorted_by_kl_and_exported_as_a_gif(qtbot, window, tmp_path):
+    set_quick_settings(window, epochs=2, batch_size=30)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        train_and_wait(qtbot, window)
+    controls = window.traversal_controls
+    controls.dim.setCurrentIndex(0)  # all dimensions
+    controls.sort_by_kl.setChecked(True)
+    qtbot.waitUntil(lambda: "sorted by KL" in window.traversal.caption.text(), timeout=TIMEOUT)
+    labelled = window.traversal.grid
+    assert labelled.shape[0] == 4 * 30 + 2 and labelled.shape[1] > 11 * 30 + 2  # a label margin on the left
+    path = tmp_path / "walk.gif"
+    with qtbot.waitSignal(window.worker.signals.saved, timeout=TIMEOUT):
+        window.export_gif(str(path))
+    with Image.open(path) as gif:
+        assert gif.n_frames == 2 * controls.steps.value() - 2  # forward and back
+
+
+def test_posterior_collapse_is_flagged(window):
+    window.kl_bars.set_values(np.full(4, 0.001), 0)
+    assert "posterior collapse" in window.kl_bars.summary.text()
+    window.kl_bars.set_values(np.array([0.5, 0.001, 0.2, 0.0]), 2)
+    assert window.kl_bars.summary.text().startswith("2 of 4 active")
