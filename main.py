@@ -122,15 +122,15 @@ def _grids(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
+    from keras_models.config import TrainConfig
     from keras_models.data import load_idx_test_set
     from keras_models.study import StudyConfig, StudyListener, run_study
 
-    config = StudyConfig(
-        betas=tuple(args.betas), include_cvae=not args.no_cvae, epochs=args.epochs, batch_size=args.batch_size,
-        latent_dim=args.latent_dim, learning_rate=args.learning_rate, dataset=args.dataset,
-        data_dir=args.data_dir, arch=args.arch, precision=args.precision, seed=args.seed, k=args.k,
-        traverse_dim=args.traverse_dim, classes=tuple(args.classes), out=args.out,
-    ).validate()
+    training = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, latent_dim=args.latent_dim,
+                           learning_rate=args.learning_rate, dataset=args.dataset, data_dir=args.data_dir,
+                           arch=args.arch, precision=args.precision, seed=args.seed)
+    config = StudyConfig(training=training, betas=tuple(args.betas), include_cvae=not args.no_cvae, k=args.k,
+                         traverse_dim=args.traverse_dim, classes=tuple(args.classes), out=args.out).validate()
     test_set = load_idx_test_set(args.test_idx) if args.test_idx else None
 
     class Printer(StudyListener):

@@ -11,18 +11,16 @@ from typing import Callable
 import numpy as np
 from matplotlib.colors import to_hex
 from matplotlib.ticker import MaxNLocator
-from PIL import Image
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QListWidget,
                              QListWidgetItem, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                              QVBoxLayout, QWidget)
 
-from gui.widgets import FigurePanel, ImagePanel, grid_to_pixels
-from keras_models.compare import (ALL_DIMS_TRAVERSAL, PNG_SCALE, RunFolderError, RunSummary, comparison_table,
+from gui.widgets import FigurePanel, ImagePanel
+from keras_models.compare import (ALL_DIMS_TRAVERSAL, RunFolderError, RunSummary, comparison_table,
                                   load_run_summary, shared_traversal, traversal_stack)
 from keras_models.config import TRAVERSAL_RANGE
-from keras_models.files import atomic_path
 
 CURVES = (("val_nelbo", "validation NELBO (nats)"), ("val_rec", "validation reconstruction (nats)"),
           ("val_kl", "validation KL (nats)"))
@@ -32,7 +30,7 @@ PLOTS_PLACEHOLDER = "Add run folders to overlay their validation losses\nand pla
 
 
 class TraversalStackPanel(ImagePanel):
-    """The stacked traversals, with a Save… that does not go through keras_models.grids (it loads Keras)."""
+    """The stacked traversals of the open runs."""
 
     def __init__(self, on_error: Callable[[str], None], parent=None) -> None:
         super().__init__("Latent traversals", "compared_traversals", on_error, parent)
@@ -42,15 +40,6 @@ class TraversalStackPanel(ImagePanel):
         self.caption.setWordWrap(True)
         self.image.setWordWrap(True)  # for the placeholder text
         self.clear()
-
-    def save_to(self, path: str | Path) -> Path:
-        if self.grid is None:
-            raise ValueError(f"{self.file_stem}: nothing to save yet")
-        path = Path(path)
-        pixels = grid_to_pixels(self.grid).repeat(PNG_SCALE, axis=0).repeat(PNG_SCALE, axis=1)
-        with atomic_path(path) as tmp:
-            Image.fromarray(pixels, mode="L").save(tmp, format="PNG")
-        return path
 
     def clear(self) -> None:
         self.grid = None

@@ -17,8 +17,7 @@ from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
                              QWidget)
 
-from keras_models.files import atomic_path
-from keras_models.images import save_png
+from keras_models.images import save_figure, save_png
 
 TERMS = (("rec", "Reconstruction −log p(x|z)"), ("kl", "KL(q(z|x) ‖ p(z))"), ("nelbo", "NELBO and β-weighted loss"))
 TRAIN_COLOUR, VAL_COLOUR, BATCH_COLOUR = "#1f77b4", "#d62728", "#9ecae1"
@@ -44,6 +43,18 @@ def ask_png_path(parent: QWidget, suggested: str) -> str:
     if path and not path.lower().endswith(".png"):
         path += ".png"
     return path
+
+
+class SavesPNG:
+    """The Save… button's action, for panels with ``save_to(path)``, ``file_stem`` and ``_on_error``."""
+
+    def _save_clicked(self) -> None:
+        path = ask_png_path(self, f"{self.file_stem}.png")
+        if path:
+            try:
+                self.save_to(path)
+            except OSError as exc:
+                self._on_error(f"cannot save {path}: {exc.strerror or exc}")
 
 
 class ScaledImage(QLabel):
@@ -76,7 +87,7 @@ class ScaledImage(QLabel):
                                           Qt.AspectRatioMode.KeepAspectRatio, mode))
 
 
-class ImagePanel(QWidget):
+class ImagePanel(SavesPNG, QWidget):
     """A titled image grid, scaled to fit with crisp pixels, with its own Save… button."""
 
     def __init__(self, title: str, file_stem: str, on_error: Callable[[str], None], parent=None) -> None:
@@ -115,16 +126,7 @@ class ImagePanel(QWidget):
             raise ValueError(f"{self.file_stem}: nothing to save yet")
         return save_png(self.grid, path)
 
-    def _save_clicked(self) -> None:
-        path = ask_png_path(self, f"{self.file_stem}.png")
-        if path:
-            try:
-                self.save_to(path)
-            except OSError as exc:
-                self._on_error(f"cannot save {path}: {exc.strerror or exc}")
-
-
-class FigurePanel(QWidget):
+class FigurePanel(SavesPNG, QWidget):
     """A matplotlib Figure on a Qt canvas (no pyplot) with a Save… button."""
 
     def __init__(self, title: str, file_stem: str, on_error: Callable[[str], None],
@@ -147,19 +149,7 @@ class FigurePanel(QWidget):
         layout.addWidget(self.canvas, 1)
 
     def save_to(self, path: str | Path) -> Path:
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            self.figure.savefig(tmp, dpi=120, format="png")
-        return path
-
-    def _save_clicked(self) -> None:
-        path = ask_png_path(self, f"{self.file_stem}.png")
-        if path:
-            try:
-                self.save_to(path)
-            except OSError as exc:
-                self._on_error(f"cannot save {path}: {exc.strerror or exc}")
-
+        return save_figure(self.figure, path)
 
 class TermCanvas(FigureCanvasQTAgg):
     """One loss term's live plot: lines made once, blitted onto a cached background.
@@ -273,7 +263,7 @@ def add_loss_legend(ax, term: str) -> None:
     ax.legend(handles=lines, fontsize=7, loc="upper right")
 
 
-class LossPlot(QWidget):
+class LossPlot(SavesPNG, QWidget):
     """Reconstruction, KL and NELBO over epochs, train and validation, one live canvas each.
 
     The train curve also gets a point every few batches. Save… renders all
@@ -382,19 +372,7 @@ class LossPlot(QWidget):
             ax.autoscale_view()
             if term in ("rec", "nelbo"):
                 add_loss_legend(ax, term)
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, dpi=120, format="png")
-        return path
-
-    def _save_clicked(self) -> None:
-        path = ask_png_path(self, f"{self.file_stem}.png")
-        if path:
-            try:
-                self.save_to(path)
-            except OSError as exc:
-                self._on_error(f"cannot save {path}: {exc.strerror or exc}")
-
+        return save_figure(figure, path)
 
 class KLBars(FigurePanel):
     """Mean KL of each latent dimension: which units the model actually uses."""

@@ -245,10 +245,9 @@ class MainWindow(QMainWindow):
         except ConfigError as exc:
             self.show_error(str(exc))
             return
-        settings = {**study, "batch_size": config.batch_size, "latent_dim": config.latent_dim,
-                    "learning_rate": config.learning_rate, "dataset": config.dataset, "arch": config.arch,
-                    "precision": config.precision, "seed": config.seed,
-                    "traverse_dim": min(6, config.latent_dim - 1), "out": str(self.reports_folder)}
+        config.epochs = study.pop("epochs")
+        settings = {**study, "training": config.to_dict(), "traverse_dim": min(6, config.latent_dim - 1),
+                    "out": str(self.reports_folder)}
         self.study.clear()
         self._set_training(True)
         self.worker.study_requested.emit(settings)

@@ -182,7 +182,7 @@ class ModelWorker(QObject):
 
         self.stop_event.clear()
         try:
-            config = StudyConfig(**settings).validate()
+            config = StudyConfig.from_dict(settings).validate()
             self.config = config.train_config(config.entries()[0])
             self.data = self._load_data(self.config)
             result = run_study(config, data=self.data, listener=_StudyReporter(self), stop_event=self.stop_event)

@@ -1,4 +1,4 @@
-"""Image grids as arrays and files, without any model: tiling, labels, PNG and GIF.
+"""Image grids as arrays and files, without any model: tiling, labels, PNG, GIF and figures.
 
 Kept free of TensorFlow so the window can save and read pictures on its own
 thread. Arrays are float32 in [0, 1], shaped (height, width).
@@ -68,4 +68,12 @@ def save_png(grid: np.ndarray, path: str | Path, scale: int = PNG_SCALE) -> Path
     path = Path(path)
     with atomic_path(path) as tmp:
         Image.fromarray(to_uint8(grid, scale), mode="L").save(tmp, format="PNG")
+    return path
+
+
+def save_figure(figure, path: str | Path, dpi: int = 120) -> Path:
+    """Write a matplotlib ``Figure`` as PNG, atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=dpi, format="png")
     return path

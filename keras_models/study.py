@@ -22,7 +22,8 @@ from matplotlib.figure import Figure
 from keras_models import grids
 from keras_models.config import DISENTANGLEMENT_KEYS, STUDY_COLUMNS, ConfigError, TrainConfig, parse_beta
 from keras_models.data import DataSplit, binarize_fixed, load_dataset
-from keras_models.files import atomic_path, write_text_atomic
+from keras_models.files import write_text_atomic
+from keras_models.images import save_figure
 from keras_models.models import EVAL_SEED, VAE
 
 REFERENCE_BETAS = (0.1, 1.0, 10.0)
@@ -32,21 +33,22 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e
 
 @dataclasses.dataclass
 class StudyConfig:
+    """A study: the β values, what to measure, and ``training``, the settings every model
+    shares (its model and β are set per model)."""
+
+    training: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     betas: tuple[float, ...] = REFERENCE_BETAS
     include_cvae: bool = True
-    epochs: int = 10
-    batch_size: int = 1000
-    latent_dim: int = 10
-    learning_rate: float = 1e-3
-    dataset: str = "mnist"
-    data_dir: str | None = None
-    arch: str = "mlp"
-    precision: str = "auto"
-    seed: int = 0
     k: int = 1000
     traverse_dim: int = 6
     classes: tuple[int, ...] = (1, 4, 9)
     out: str = "reports"
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "StudyConfig":
+        values = dict(values)
+        values["training"] = TrainConfig.from_dict(values.get("training", {}))
+        return cls(**values)
 
     def validate(self) -> "StudyConfig":
         if not self.betas:
@@ -54,8 +56,9 @@ class StudyConfig:
         self.betas = tuple(sorted({parse_beta(b) for b in self.betas}))
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
             raise ConfigError(f"k (importance samples) must be a whole number >= 1, got {self.k!r}")
-        if not 0 <= self.traverse_dim < self.latent_dim:
-            raise ConfigError(f"traverse dimension {self.traverse_dim} does not exist with latent size {self.latent_dim}")
+        latent_dim = self.training.latent_dim
+        if not 0 <= self.traverse_dim < latent_dim:
+            raise ConfigError(f"traverse dimension {self.traverse_dim} does not exist with latent size {latent_dim}")
         if not self.classes or any(not 0 <= c <= 9 for c in self.classes):
             raise ConfigError(f"classes must be digits 0-9, got {list(self.classes)}")
         for entry in self.entries():
@@ -72,10 +75,7 @@ class StudyConfig:
         return entries
 
     def train_config(self, entry: dict[str, Any], out: str | None = None) -> TrainConfig:
-        return TrainConfig(model=entry["model"], beta=entry["beta"], epochs=self.epochs,
-                           batch_size=self.batch_size, latent_dim=self.latent_dim,
-                           learning_rate=self.learning_rate, dataset=self.dataset, data_dir=self.data_dir,
-                           seed=self.seed, arch=self.arch, precision=self.precision, out=out or self.out)
+        return dataclasses.replace(self.training, model=entry["model"], beta=entry["beta"], out=out or self.out)
 
 
 class StudyListener:
@@ -126,12 +126,6 @@ def disentanglement_numbers(model: VAE, data: DataSplit) -> dict[str, float]:
 
 
 # ----- figures ------------------------------------------------------------------------------
-def _save_figure(figure: Figure, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=110, format="png")
-    return path
-
-
 def loss_curves_figure(histories: dict[str, list[dict[str, float]]], titles: dict[str, str]) -> Figure:
     figure = Figure(figsize=(12, 3.6), layout="constrained")
     for i, (term, label) in enumerate((("rec", "reconstruction −log p(x|z)"), ("kl", "KL(q(z|x) ‖ p(z))"),
@@ -388,7 +382,7 @@ def run_study(config: StudyConfig, data: DataSplit | None = None, test_set: tupl
     listener = listener or StudyListener()
     stop_event = stop_event or threading.Event()
     if data is None:
-        data = load_dataset(config.dataset, config.data_dir)
+        data = load_dataset(config.training.dataset, config.training.data_dir)
     if test_set is not None:
         data = dataclasses.replace(data, val_x=test_set[0], val_y=test_set[1])
     report_dir = create_run_dir(config.out, "study")
@@ -398,7 +392,7 @@ def run_study(config: StudyConfig, data: DataSplit | None = None, test_set: tupl
     steps = len(entries) * 2 + 2
 
     listener.on_stage("training the evaluation classifier (cached after the first time)", 0.0)
-    clf = digit_classifier.load_or_train_classifier(data, cache_dir=classifier_cache, seed=config.seed)
+    clf = digit_classifier.load_or_train_classifier(data, cache_dir=classifier_cache, seed=config.training.seed)
 
     rows: list[dict[str, Any]] = []
     models: dict[str, VAE] = {}
@@ -425,7 +419,7 @@ def run_study(config: StudyConfig, data: DataSplit | None = None, test_set: tupl
         labels = data.val_y if result.model.conditional else None
         row = {**entry, **{k: v for k, v in measured.items() if k not in ("protocol", "latent_variance")},
                "k": config.k, "binarisation": measured["protocol"]["binarisation"],
-               "test_images": measured["protocol"]["images"], "epochs": config.epochs,
+               "test_images": measured["protocol"]["images"], "epochs": config.training.epochs,
                "run_dir": str(result.run_dir.relative_to(report_dir)),
                "kl_per_dim": result.model.kl_per_dimension(binary_test, labels)}
         rows.append(row)
@@ -451,15 +445,16 @@ def _report_document(config: StudyConfig, data: DataSplit, rows: list[dict[str, 
                      histories: dict[str, list[dict[str, float]]], titles: dict[str, str], figures_dir: Path,
                      listener: StudyListener) -> list[tuple]:
     def figure(name: str, fig: Figure, caption: str) -> tuple:
-        path = _save_figure(fig, figures_dir / f"{name}.png")
+        path = save_figure(fig, figures_dir / f"{name}.png", dpi=110)
         listener.on_figure(name, path)
         return ("img", f"figures/{name}.png", caption)
 
     first = rows[0] if rows else None
+    t = config.training
     doc: list[tuple] = [
         ("h1", "β study: generation quality against the latent code"),
-        ("p", f"Data: {data.describe()}. {config.epochs} epochs, batch {config.batch_size}, latent size "
-              f"{config.latent_dim}, {config.arch} network, learning rate {config.learning_rate:g}, seed {config.seed}. "
+        ("p", f"Data: {data.describe()}. {t.epochs} epochs, batch {t.batch_size}, latent size "
+              f"{t.latent_dim}, {t.arch} network, learning rate {t.learning_rate:g}, seed {t.seed}. "
               f"Written {dt.datetime.now():%Y-%m-%d %H:%M}."),
     ]
     if not rows:
@@ -475,7 +470,9 @@ def _report_document(config: StudyConfig, data: DataSplit, rows: list[dict[str, 
               "NELBO = rec + KL is the true, unweighted negative ELBO whatever β is (the training loss is "
               "rec + β·KL). Active units: dimensions whose variance over x of E_q[z|x] exceeds 0.01 (Burda et al.). "
               "Fréchet distance: between Gaussians fitted to the evaluation classifier's features of "
-              f"{first['test_images']:,} prior samples and of the test images. {BURDA_NLL}; that figure uses "
+              f"{first['test_images']:,} prior samples and of the test images; that classifier, a small CNN "
+              f"trained by the tool on this training split, is {100 * first['classifier_accuracy']:.1f}% "
+              f"accurate on the test images. {BURDA_NLL}; that figure uses "
               "dynamic binarisation and k = 5000, so compare with care."),
         figure("loss_curves", loss_curves_figure(histories, titles),
                "Reconstruction, KL and NELBO over epochs: solid train, dashed test, one colour per model."),
@@ -493,12 +490,12 @@ def _report_document(config: StudyConfig, data: DataSplit, rows: list[dict[str, 
         y = labels if model.conditional else None
         recon_rows.append((r["title"], [
             ("reconstructions", grids.reconstruction_grid(model, images[:20], None if y is None else y[:20])),
-            ("prior samples", grids.samples_grid(model, grids.prior_codes(50, model.latent_dim, config.seed))),
+            ("prior samples", grids.samples_grid(model, grids.prior_codes(50, model.latent_dim, t.seed))),
         ]))
     for r in family:
         model = models[r["key"]]
         traversal_rows.append((r["title"], [(f"traversal of z{config.traverse_dim}", grids.traversal_grid(
-            model, grids.prior_codes(6, model.latent_dim, config.seed), config.traverse_dim, grids.traversal_values()))]))
+            model, grids.prior_codes(6, model.latent_dim, t.seed), config.traverse_dim, grids.traversal_values()))]))
     doc.append(figure("reconstructions_and_samples", image_rows_figure(recon_rows),
                       "Per model: test images above their reconstructions, and samples from fixed prior codes."))
     if traversal_rows:
@@ -509,7 +506,7 @@ def _report_document(config: StudyConfig, data: DataSplit, rows: list[dict[str, 
         cvae = models["cvae"]
         doc.append(figure("cvae_classes", image_rows_figure(
             [("CVAE", [(f"classes {' '.join(map(str, config.classes))}",
-                        grids.class_grid(cvae, config.classes, 10, config.seed))])], width=6),
+                        grids.class_grid(cvae, config.classes, 10, t.seed))])], width=6),
             f"CVAE samples for classes {', '.join(map(str, config.classes))}: one row per class, the same prior "
             "codes in every row."))
     doc.append(figure("kl_per_dimension", kl_bars_figure({r["key"]: r["kl_per_dim"] for r in rows}, titles),

@@ -24,9 +24,9 @@ import keras
 
 from keras_models import grids
 from keras_models.config import ConfigError, TrainConfig
-from keras_models.data import DataSplit, load_dataset, make_pipeline
+from keras_models.data import DataSplit, binarize_fixed, load_dataset, make_pipeline
 from keras_models.files import atomic_path, write_text_atomic
-from keras_models.models import TRACKED_TERMS, VAE, build_model
+from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.csv"
@@ -273,7 +273,9 @@ class TrainingSession:
     def run(self) -> TrainingResult:
         cfg, data = self.config, self.data
         train = make_pipeline(data.train_x, data.train_y, cfg.batch_size, shuffle=True, seed=cfg.seed)
-        val = make_pipeline(data.val_x, data.val_y, cfg.batch_size, shuffle=False)
+        # The same fixed binarisation as keras_models.evaluation, so the validation numbers in
+        # metrics.csv and those of an evaluation describe the same binary images.
+        val = make_pipeline(binarize_fixed(data.val_x, EVAL_SEED), data.val_y, cfg.batch_size, shuffle=False)
         steps = math.ceil(len(data.train_x) / cfg.batch_size)
         callback = _SessionCallback(self, steps)
         self.listener.on_start({

@@ -1,5 +1,6 @@
 """Shared test set-up: headless Qt and matplotlib, quiet TensorFlow, small data sets."""
 import os
+import socket
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -33,6 +34,19 @@ def private_cache_folder(tmp_path_factory):
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = previous
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every TCP connection attempt fails at once, as on a machine without a network."""
+    attempts = []
+
+    def refuse(address, *args, **kwargs):
+        attempts.append(address)
+        raise ConnectionRefusedError(f"network blocked in tests: {address}")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return attempts
 
 
 @pytest.fixture

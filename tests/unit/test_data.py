@@ -201,19 +201,6 @@ def test_network_reachable_gives_up_after_its_timeout(monkeypatch):
         release.set()
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    """Every TCP connection attempt fails at once, as on a machine without a network."""
-    attempts = []
-
-    def refuse(address, *args, **kwargs):
-        attempts.append(address)
-        raise ConnectionRefusedError(f"network blocked in tests: {address}")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    return attempts
-
-
 def test_offline_fallback_to_mnist_5k(tmp_path, no_network):
     notices = []
     start = time.perf_counter()

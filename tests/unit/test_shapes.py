@@ -1,5 +1,4 @@
 """The shapes set: sprite rendering, placement, downsampling, the disk cache and the DataSplit wiring."""
-import socket
 import time
 
 import numpy as np
@@ -220,19 +219,6 @@ def test_load_dataset_shapes_and_dsprites_are_known_names(monkeypatch):
     calls = []
     monkeypatch.setattr(shapes, "load_shapes_split", lambda: calls.append("shapes") or "the shapes split")
     assert data.load_dataset("shapes") == "the shapes split" and calls == ["shapes"]
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Every TCP connection attempt fails at once, as on a machine without a network."""
-    attempts = []
-
-    def refuse(address, *args, **kwargs):
-        attempts.append(address)
-        raise ConnectionRefusedError(f"network blocked in tests: {address}")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    return attempts
 
 
 def test_dsprites_offline_fails_fast_without_fallback(tmp_path, no_network):

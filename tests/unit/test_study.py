@@ -4,7 +4,7 @@ import csv
 import pytest
 from PIL import Image
 
-from keras_models.config import ConfigError
+from keras_models.config import ConfigError, TrainConfig
 from keras_models.study import StudyConfig, conclusions, render_html, render_markdown, run_study
 
 
@@ -54,14 +54,16 @@ def test_bad_study_settings_are_refused():
     with pytest.raises(ConfigError, match="'-1'"):
         StudyConfig(betas=("-1",)).validate()
     with pytest.raises(ConfigError, match="traverse dimension 6"):
-        StudyConfig(latent_dim=4).validate()
+        StudyConfig(training=TrainConfig(latent_dim=4)).validate()
+    with pytest.raises(ConfigError, match="epochs"):
+        StudyConfig(training=TrainConfig(epochs=0)).validate()
     with pytest.raises(ConfigError, match="k"):
         StudyConfig(k=0).validate()
 
 
 def test_a_whole_study_writes_every_figure_and_the_table(tmp_path, tiny_split):
-    config = StudyConfig(betas=(0.5, 1.0), epochs=1, batch_size=50, latent_dim=4, traverse_dim=2, k=4,
-                         precision="float32", out=str(tmp_path / "reports"))
+    training = TrainConfig(epochs=1, batch_size=50, latent_dim=4, precision="float32")
+    config = StudyConfig(training=training, betas=(0.5, 1.0), traverse_dim=2, k=4, out=str(tmp_path / "reports"))
     stages = []
 
     class Recorder:
@@ -106,8 +108,9 @@ def test_a_study_on_shapes_measures_disentanglement(tmp_path):
 
     factors = shapes.sample_factors(900, np.random.default_rng(0))
     data = shapes.split_with_factors("shapes (900)", shapes.render_images(factors, 28), factors, shapes.factor_names)
-    config = StudyConfig(betas=(1.0, 4.0), include_cvae=False, epochs=1, batch_size=100, latent_dim=5,
-                         traverse_dim=1, k=2, precision="float32", out=str(tmp_path / "reports"))
+    training = TrainConfig(epochs=1, batch_size=100, latent_dim=5, precision="float32")
+    config = StudyConfig(training=training, betas=(1.0, 4.0), include_cvae=False, traverse_dim=1, k=2,
+                         out=str(tmp_path / "reports"))
     result = run_study(config, data=data, classifier_cache=tmp_path / "cache")
     for row in result.rows:
         for key in ("mig", "dci_disentanglement", "dci_completeness", "factor_vae"):
