@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--precision", default="auto")
     study.add_argument("--seed", type=int, default=0)
     study.add_argument("-k", "--k", type=int, default=1000, help="importance samples for the NLL (default 1000)")
+    study.add_argument("--test-images", type=int, help="measure on the first N test images (default all)")
     study.add_argument("--traverse-dim", type=int, default=6)
     study.add_argument("--classes", type=int, nargs="+", default=[1, 4, 9])
     study.add_argument("--out", default="reports", help="folder that receives the report folder")
@@ -130,7 +131,8 @@ def _study(args: argparse.Namespace) -> int:
                            learning_rate=args.learning_rate, dataset=args.dataset, data_dir=args.data_dir,
                            arch=args.arch, precision=args.precision, seed=args.seed)
     config = StudyConfig(training=training, betas=tuple(args.betas), include_cvae=not args.no_cvae, k=args.k,
-                         traverse_dim=args.traverse_dim, classes=tuple(args.classes), out=args.out).validate()
+                         traverse_dim=args.traverse_dim, classes=tuple(args.classes), test_images=args.test_images,
+                         out=args.out).validate()
     test_set = load_idx_test_set(args.test_idx) if args.test_idx else None
 
     class Printer(StudyListener):

@@ -1,7 +1,6 @@
 """The main window: settings on the left, live plots and image grids on the right."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from PyQt6.QtCore import QThread, Qt
@@ -341,7 +340,6 @@ class MainWindow(QMainWindow):
         self.run_label.setText(f"{info['run_dir']}\n{info['data']}")
         self.loss_plot.set_history(info["history"], total_epochs=info["epochs"])
         self.progress.setRange(0, 1000)
-        self._train_started = time.perf_counter()
         self.controls.set_run_open(True)
         self._set_model_actions()
         if info.get("notice"):

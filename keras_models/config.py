@@ -6,9 +6,7 @@ configuration before the heavy libraries have loaded.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-from pathlib import Path
 from typing import Any
 
 MODELS = ("vae", "bvae", "cvae")
@@ -112,10 +110,6 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
-
-    @classmethod
-    def from_json(cls, path: Path) -> "TrainConfig":
-        return cls.from_dict(json.loads(Path(path).read_text())["config"])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -133,9 +133,6 @@ class VAE(keras.Model):
     def decoder_inputs(self, z, y):
         return z
 
-    def weighted_kl(self, kl):
-        return self.beta * kl
-
     # ----- the ELBO, written once -------------------------------------------------------
     def _encode_tensors(self, x, y):
         stats = ops.cast(self.encoder(self.encoder_inputs(x, y)), "float32")
@@ -153,7 +150,7 @@ class VAE(keras.Model):
         logits = self._decode_tensors(z, y)
         rec = ops.mean(losses.bernoulli_nll(x, logits))
         kl = ops.mean(losses.gaussian_kl(z_mean, z_log_var))
-        return {"loss": rec + self.weighted_kl(kl), "rec": rec, "kl": kl, "nelbo": rec + kl}
+        return {"loss": losses.beta_weighted_loss(rec, kl, self.beta), "rec": rec, "kl": kl, "nelbo": rec + kl}
 
     def _unpack(self, data):
         if isinstance(data, (tuple, list)):

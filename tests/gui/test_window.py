@@ -1,6 +1,5 @@
 """The window, driven as a user would: click Train, watch it update, explore, save, reopen."""
 import numpy as np
-import pytest
 from PIL import Image
 
 from tests.gui.conftest import set_quick_settings, train_and_wait
