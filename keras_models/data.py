@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import importlib.util
+import os
 import socket
 import threading
 from pathlib import Path
@@ -192,15 +193,18 @@ def network_reachable(host: str, port: int, timeout: float) -> bool:
 
 def _prepared_builder(name: str, data_dir: str | None, network_timeout: float):
     """The tfds builder of ``name``, downloaded first if needed, after a quick reachability probe."""
+    host, port = TFDS_HOSTS[name]
+    tfds_home = Path(data_dir or os.environ.get("TFDS_DATA_DIR") or Path.home() / "tensorflow_datasets")
+    # Nothing of this set on disk: probe before importing tfds (seconds) and building the
+    # builder (which, unprepared, leaves an empty temporary folder behind each time).
+    if not (tfds_home / name).is_dir() and not network_reachable(host, port, network_timeout):
+        raise DatasetUnavailable(f"cannot download {name}: {host} is unreachable (no network?)")
     import tensorflow_datasets as tfds
 
     builder = tfds.builder(name, data_dir=data_dir)
     if not builder.is_prepared():
-        host, port = TFDS_HOSTS[name]
         if not network_reachable(host, port, network_timeout):
-            raise DatasetUnavailable(
-                f"cannot download {name}: {host} is unreachable (no network?)"
-            )
+            raise DatasetUnavailable(f"cannot download {name}: {host} is unreachable (no network?)")
         builder.download_and_prepare()
     return builder
 
