@@ -43,6 +43,7 @@ def test_one_epoch_training_updates_plots_grids_and_traversal(qtbot, window, tmp
     assert list(xs) == [1.0] and np.isfinite(ys[0])
     batch_x, _ = window.loss_plot.lines["batch_rec"].get_data()
     assert len(batch_x) == len(progress)
+    qtbot.waitUntil(lambda: window.kl_bars.values is not None, timeout=TIMEOUT)  # drawn just after the epoch
     assert window.reconstructions.grid is not None and window.samples.grid is not None
     assert window.traversal.grid is not None
     assert window.kl_bars.values is not None and len(window.kl_bars.values) == 4
@@ -111,6 +112,7 @@ def test_save_writes_pngs_of_the_expected_size(qtbot, window, tmp_path):
     set_quick_settings(window, epochs=1, batch_size=30)
     with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
         train_and_wait(qtbot, window)
+    qtbot.waitUntil(lambda: window.kl_bars.values is not None, timeout=TIMEOUT)  # the last picture drawn
     path = window.reconstructions.save_to(tmp_path / "recon.png")
     height, width = window.reconstructions.grid.shape
     assert Image.open(path).size == (2 * width, 2 * height)
