@@ -94,6 +94,8 @@ class StudyPanel(QWidget):
 
     def clear(self) -> None:
         self.table.setRowCount(0)
+        for column in range(self.table.columnCount()):
+            self.table.setColumnHidden(column, False)
         self.figure_list.clear()
         self.figure_paths.clear()
         self.conclusions.setText("")
@@ -109,6 +111,10 @@ class StudyPanel(QWidget):
         self.table.insertRow(index)
         for column, text in enumerate(cells):
             self.table.setItem(index, column, QTableWidgetItem(text))
+        # Columns no model has a number for (MIG on MNIST, class accuracy without a CVAE) stay hidden.
+        for column in range(self.table.columnCount()):
+            empty = all(self.table.item(row, column).text() == "–" for row in range(self.table.rowCount()))
+            self.table.setColumnHidden(column, empty)
 
     def add_figure(self, name: str, path: str) -> None:
         self.figure_paths[name] = path

@@ -216,6 +216,9 @@ def test_study_tab_runs_a_study_and_shows_its_table_and_figures(qtbot, window, t
     assert [r["beta"] for r in rows] == [0.5, 2.0]
     assert study.table.rowCount() == 2
     assert study.table.item(1, 0).text() == "β-VAE (β = 2)"
+    headers = [study.table.horizontalHeaderItem(c).text() for c in range(study.table.columnCount())
+               if not study.table.isColumnHidden(c)]
+    assert "IWAE NLL" in headers and "MIG" not in headers and "CVAE class accuracy" not in headers
     assert study.figure_list.count() >= 5
     assert study.open_button.isEnabled()
     assert (study.report_dir / "report.html").exists()
