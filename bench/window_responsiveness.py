@@ -109,19 +109,30 @@ def main() -> None:
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="alternate headless and window runs this many times; medians are reported")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     data = load_idx_folder(args.data)
+    window_times, headless_times, all_gaps = [], [], []
     with tempfile.TemporaryDirectory() as out:
         config = TrainConfig(model="bvae", epochs=args.epochs, batch_size=args.batch_size, out=out,
                              precision="auto").validate()
-        window_s, gaps = window_seconds(app, config, data)
-        headless_s = headless_seconds(config, data)
+        for _ in range(args.repeats):
+            window_s, gaps = window_seconds(app, config, data)
+            window_times.append(window_s)
+            all_gaps.append(gaps)
+            headless_times.append(headless_seconds(config, data))
     samples = len(data.train_x) * args.epochs
-    print(f"{data.describe()}; {args.epochs} epochs at batch {args.batch_size}, precision auto")
-    print(f"headless: {headless_s:.2f} s ({samples / headless_s:,.0f} training samples/s incl. validation)")
-    print(f"window:   {window_s:.2f} s ({samples / window_s:,.0f} training samples/s incl. validation)")
-    print(f"window throughput = {100 * headless_s / window_s:.1f}% of headless")
+    headless_s, window_s = float(np.median(headless_times)), float(np.median(window_times))
+    ratios = [h / w for h, w in zip(headless_times, window_times)]
+    gaps = np.concatenate(all_gaps)
+    print(f"{data.describe()}; {args.epochs} epochs at batch {args.batch_size}, precision auto, "
+          f"{args.repeats} alternating repeats")
+    print(f"headless: median {headless_s:.2f} s ({samples / headless_s:,.0f} training samples/s incl. validation)")
+    print(f"window:   median {window_s:.2f} s ({samples / window_s:,.0f} training samples/s incl. validation)")
+    print(f"window throughput = {100 * float(np.median(ratios)):.1f}% of headless (median; each repeat: "
+          + ", ".join(f"{100 * r:.0f}%" for r in ratios) + ")")
     print(f"GUI thread during training: {len(gaps)} ticks of a {PROBE_MS} ms timer; "
           f"longest gap {gaps.max():.0f} ms, 99th percentile {np.percentile(gaps, 99):.0f} ms, "
           f"median {np.median(gaps):.0f} ms")

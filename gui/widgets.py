@@ -206,7 +206,7 @@ class TermCanvas(FigureCanvasQTAgg):
             bottom, top = self.ax.get_ylim()
             span = max(high - low, 1e-3)
             if low < bottom or high > top or span < 0.3 * (top - bottom):
-                ylim = (low - 0.3 * span, high + 0.1 * span)
+                ylim = (low - 0.3 * span, high + 0.3 * span)  # room to grow both ways
         if ylim is None and self.ax.get_xlim() == xlim:
             return None
         return xlim, ylim
