@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--seed", type=int, default=0)
     study.add_argument("-k", "--k", type=int, default=1000, help="importance samples for the NLL (default 1000)")
     study.add_argument("--test-images", type=int, help="measure on the first N test images (default all)")
-    study.add_argument("--traverse-dim", type=int, default=6)
+    study.add_argument("--traverse-dim", type=int, help="latent dimension to traverse (default 6, or the last)")
     study.add_argument("--classes", type=int, nargs="+", default=[1, 4, 9])
     study.add_argument("--out", default="reports", help="folder that receives the report folder")
 
@@ -69,19 +69,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_writable(folder: str) -> None:
+    """Refuse an output folder that cannot be written before TensorFlow loads (its import
+    prints several log lines that would bury the one-line error)."""
+    from pathlib import Path
+
+    path = Path(folder).expanduser()
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise ValueError(f"cannot write to output folder {folder}")
+
+
 def _train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from keras_models.config import TrainConfig
-    from keras_models.training import TrainingDiverged, TrainingSession, summary_line
+    from keras_models.data import load_dataset
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "resume") and v is not None}
+    # Everything that can be checked without TensorFlow is checked first, so bad input
+    # gets its one-line error before TensorFlow's start-up chatter.
     if args.resume:
+        if not (Path(args.resume) / "config.json").is_file():
+            raise ValueError(f"not a run folder: {args.resume} (no config.json)")
         ignored = sorted(set(settings) - {"epochs"})
         if ignored:
             print(f"note: --resume uses the run's saved settings; ignoring {', '.join(ignored)}", file=sys.stderr)
-        session = TrainingSession.resume(args.resume, settings.get("epochs", 10), verbose=1)
     else:
         config = TrainConfig(**settings).validate()
-        session = TrainingSession.new(config, verbose=1)
+        _check_writable(config.out)
+        data = load_dataset(config.dataset, config.data_dir)
+
+    from keras_models.training import TrainingDiverged, TrainingSession, summary_line
+
+    if args.resume:
+        session = TrainingSession.resume(args.resume, settings.get("epochs", 10), verbose=1)
+    else:
+        session = TrainingSession.new(config, data=data, verbose=1)
     if session.data.notice:
         print(f"notice: {session.data.notice}", file=sys.stderr)
     print(f"training {session.config.run_name()} on {session.data.describe()} -> {session.run_dir}")

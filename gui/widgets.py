@@ -406,7 +406,7 @@ class KLBars(FigurePanel):
             self.summary.setText("posterior collapse: every dimension < 0.01 nats")
             self.summary.setStyleSheet("color: #b00020; font-weight: bold;")
         else:
-            self.summary.setText(f"{active_units} of {len(kl)} active (KL > 0.01 nats)")
+            self.summary.setText(f"{active_units} of {len(kl)} carry KL > 0.01 nats")
             self.summary.setStyleSheet("")
         self.summary.setToolTip("Mean KL of each latent dimension over 500 validation images; "
                                 "a dimension with almost none carries no information")

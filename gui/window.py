@@ -15,7 +15,6 @@ from gui.widgets import ImagePanel, KLBars, LossPlot
 from gui.worker import ModelWorker
 from keras_models.config import STUDY_COLUMNS, ConfigError, MODEL_TITLES, ViewRequest
 
-SHUTDOWN_WAIT_MS = 60_000
 
 
 def format_eta(seconds: float) -> str:
@@ -129,7 +128,8 @@ class MainWindow(QMainWindow):
         s.epoch_done.connect(self._on_epoch)
         s.views.connect(self._on_views)
         s.finished.connect(self._on_finished)
-        s.failed.connect(self._on_failed)
+        s.failed.connect(self.show_error)
+        s.job_failed.connect(self._on_job_failed)
         s.run_opened.connect(self._on_run_opened)
         s.saved.connect(lambda path: self.statusBar().showMessage(f"saved {path}", 8000))
         s.notice.connect(self.show_notice)
@@ -224,6 +224,7 @@ class MainWindow(QMainWindow):
                 self.show_error(str(exc))
                 return
         self.notice.hide()
+        self.worker.stop_event.clear()  # here, not in the worker: a Stop clicked before it starts must count
         self._set_training(True)
         self.progress.setFormat("preparing data…")
         self.progress.setValue(0)
@@ -248,6 +249,7 @@ class MainWindow(QMainWindow):
         settings = {**study, "training": config.to_dict(), "traverse_dim": min(6, config.latent_dim - 1),
                     "out": str(self.reports_folder)}
         self.study.clear()
+        self.worker.stop_event.clear()
         self._set_training(True)
         self.worker.study_requested.emit(settings)
 
@@ -388,11 +390,10 @@ class MainWindow(QMainWindow):
         self.progress.setFormat(f"{word} after epoch {result['epochs']}")
         self.statusBar().showMessage(f"training {word}; run saved in {result['run_dir']}", 15_000)
 
-    def _on_failed(self, message: str) -> None:
-        if self.training:
-            self._set_training(False)
-            self.progress.setFormat("failed")
-            self.evaluation_label.setText("")
+    def _on_job_failed(self, message: str) -> None:
+        self._set_training(False)
+        self.progress.setFormat("failed")
+        self.evaluation_label.setText("")
         self.show_error(message)
 
     def _on_study_row(self, row: dict) -> None:
@@ -433,7 +434,9 @@ class MainWindow(QMainWindow):
         self.worker.stop_event.set()
         if self.thread.isRunning():
             self.thread.quit()
-            self.thread.wait(SHUTDOWN_WAIT_MS)
+            # No time limit: destroying a QThread that still runs aborts the process, and an
+            # evaluation or data download in progress cannot be interrupted part-way.
+            self.thread.wait()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         self.shutdown()

@@ -28,7 +28,8 @@ class Signals(QObject):
     epoch_done = pyqtSignal(dict)
     views = pyqtSignal(dict)
     finished = pyqtSignal(dict)
-    failed = pyqtSignal(str)
+    failed = pyqtSignal(str)  # something went wrong; the worker is as busy (or idle) as before
+    job_failed = pyqtSignal(str)  # a training, study or evaluation ended with an error
     run_opened = pyqtSignal(dict)
     saved = pyqtSignal(str)
     notice = pyqtSignal(str)
@@ -108,7 +109,6 @@ class ModelWorker(QObject):
         """Train a new run from ``settings``, or ``settings["epochs"]`` more on ``resume_dir``."""
         from keras_models.training import TrainingDiverged, TrainingSession, read_run
 
-        self.stop_event.clear()
         outcome: tuple[pyqtSignal, object]
         try:
             if resume_dir:
@@ -130,12 +130,12 @@ class ModelWorker(QObject):
                                                "epochs": len(result.history)})
         except TrainingDiverged as exc:
             self._reload_checkpoint()
-            outcome = (self.signals.failed, str(exc))
+            outcome = (self.signals.job_failed, str(exc))
         except ValueError as exc:  # bad settings, data or run folder: the message says which
-            outcome = (self.signals.failed, str(exc))
+            outcome = (self.signals.job_failed, str(exc))
         except Exception as exc:
             traceback.print_exc()
-            outcome = (self.signals.failed, f"training failed: {type(exc).__name__}: {exc}")
+            outcome = (self.signals.job_failed, f"training failed: {type(exc).__name__}: {exc}")
         # Redraw the explorer from the final weights before announcing the end, so a listener
         # that waits for the end sees views that match the model.
         self._rendered_version = -1
@@ -180,18 +180,17 @@ class ModelWorker(QObject):
         """Run the β study of ``settings`` (a StudyConfig as a dict), reporting as it goes."""
         from keras_models.study import StudyConfig, run_study
 
-        self.stop_event.clear()
         try:
             config = StudyConfig.from_dict(settings).validate()
             self.config = config.train_config(config.entries()[0])
             self.data = self._load_data(self.config)
             result = run_study(config, data=self.data, listener=_StudyReporter(self), stop_event=self.stop_event)
         except ValueError as exc:
-            self.signals.failed.emit(str(exc))
+            self.signals.job_failed.emit(str(exc))
             return
         except Exception as exc:
             traceback.print_exc()
-            self.signals.failed.emit(f"the study failed: {type(exc).__name__}: {exc}")
+            self.signals.job_failed.emit(f"the study failed: {type(exc).__name__}: {exc}")
             return
         self.signals.study_finished.emit({"report_dir": str(result.report_dir), "stopped": result.stopped,
                                           "conclusions": result.conclusions})
@@ -203,7 +202,7 @@ class ModelWorker(QObject):
         from keras_models.files import write_text_atomic
 
         if self.model is None or self.data is None:
-            self.signals.failed.emit("there is no model to evaluate yet: train one or open a run")
+            self.signals.job_failed.emit("there is no model to evaluate yet: train one or open a run")
             return
         try:
             clf = classifier.load_or_train_classifier(self.data)
@@ -212,7 +211,7 @@ class ModelWorker(QObject):
                 write_text_atomic(self.run_dir / "evaluation.json", json.dumps(numbers, indent=2))
         except Exception as exc:
             traceback.print_exc()
-            self.signals.failed.emit(f"evaluation failed: {type(exc).__name__}: {exc}")
+            self.signals.job_failed.emit(f"evaluation failed: {type(exc).__name__}: {exc}")
             return
         self.signals.evaluated.emit(numbers)
 

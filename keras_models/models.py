@@ -118,7 +118,8 @@ class VAE(keras.Model):
                     DTYPE_POLICIES[precision])
         self.encoder = _encoder_network(*networks)
         self.decoder = _decoder_network(*networks)
-        self.seed_generator = keras.random.SeedGenerator(0)
+        # Unseeded: drawn from the global seed that keras.utils.set_random_seed(config.seed) sets.
+        self.seed_generator = keras.random.SeedGenerator()
         self.trackers = {name: keras.metrics.Mean(name=name) for name in TRACKED_TERMS}
         # Both networks are built from explicit input sizes, so the model is complete here.
         self.built = True

@@ -40,7 +40,7 @@ class StudyConfig:
     betas: tuple[float, ...] = REFERENCE_BETAS
     include_cvae: bool = True
     k: int = 1000
-    traverse_dim: int = 6
+    traverse_dim: int | None = None  # None: dimension 6, or the last one of a smaller code
     classes: tuple[int, ...] = (1, 4, 9)
     test_images: int | None = None  # measure on the first N test images (None: all of them)
     out: str = "reports"
@@ -58,6 +58,8 @@ class StudyConfig:
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
             raise ConfigError(f"k (importance samples) must be a whole number >= 1, got {self.k!r}")
         latent_dim = self.training.latent_dim
+        if self.traverse_dim is None:
+            self.traverse_dim = min(6, latent_dim - 1)
         if not 0 <= self.traverse_dim < latent_dim:
             raise ConfigError(f"traverse dimension {self.traverse_dim} does not exist with latent size {latent_dim}")
         if self.test_images is not None and (isinstance(self.test_images, bool) or self.test_images < 10):

@@ -45,6 +45,11 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint was kept."""
 
 
+class _EndTraining(Exception):
+    """Raised from inside ``fit`` to leave it at once: Keras would otherwise finish the
+    epoch's bookkeeping and run a whole validation pass after a stop."""
+
+
 class TrainingListener:
     """Receives progress from a session, on the thread that runs it. Override what you need."""
 
@@ -177,11 +182,10 @@ class _SessionCallback(keras.callbacks.Callback):
         self.batches_done += 1
         if not all(math.isfinite(v) for v in logs.values()):
             self.nan_at = (self.epoch + 1, batch + 1)
-            self.model.stop_training = True
-            return
+            raise _EndTraining
         if self.session.stop_event.is_set():
             self.stopped = True
-            self.model.stop_training = True
+            raise _EndTraining
         if (batch + 1) % self.update_every == 0 or batch + 1 == self.steps:
             s = self.session
             elapsed = time.perf_counter() - self.train_start
@@ -193,8 +197,6 @@ class _SessionCallback(keras.callbacks.Callback):
             })
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.nan_at is not None:
-            return
         record = {"epoch": float(epoch + 1), **{k: float(v) for k, v in (logs or {}).items()},
                   "time_s": time.perf_counter() - self.epoch_start}
         self.session.record_epoch(self.model, record)
@@ -283,8 +285,11 @@ class TrainingSession:
             "epochs": cfg.epochs, "initial_epoch": self.initial_epoch, "steps": steps,
             "config": cfg.to_dict(), "history": list(self.history),
         })
-        self.model.fit(train, validation_data=val, epochs=cfg.epochs, initial_epoch=self.initial_epoch,
-                       callbacks=[callback], verbose=self.verbose, shuffle=False)
+        try:
+            self.model.fit(train, validation_data=val, epochs=cfg.epochs, initial_epoch=self.initial_epoch,
+                           callbacks=[callback], verbose=self.verbose, shuffle=False)
+        except _EndTraining:
+            pass
         if callback.nan_at is not None:
             epoch, batch = callback.nan_at
             kept = (f"kept the checkpoint from epoch {self.checkpoint_epoch}" if self.checkpoint_epoch
@@ -293,7 +298,9 @@ class TrainingSession:
                 self.model = load_model_file(self.run_dir / MODEL_FILE)
             raise TrainingDiverged(f"loss became NaN at epoch {epoch}, batch {batch}; {kept} in {self.run_dir}")
         last_epoch = int(self.history[-1]["epoch"]) if self.history else 0
-        if last_epoch and self.checkpoint_epoch != last_epoch:
+        # A stop mid-epoch keeps what was learned: the weights include the unfinished epoch's
+        # batches, while the history and the epoch count stop at the last finished epoch.
+        if callback.stopped or self.checkpoint_epoch != last_epoch:
             self.checkpoint(last_epoch)
         self.write_grids()
         return TrainingResult(self.run_dir, self.history, callback.stopped, self.model)

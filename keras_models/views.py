@@ -52,7 +52,8 @@ def render_views(model: VAE, request: ViewRequest, images: np.ndarray, labels: n
     """The traversal grid and, for a CVAE, the class and class x style grids."""
     values = grids.traversal_values(request.span, request.steps)
     codes, label = _base_codes(model, request, images, labels)
-    start = "the code of validation image %d" % request.image_index if request.base == "image" else "a prior draw"
+    index = int(np.clip(request.image_index, 0, len(images) - 1))
+    start = f"the code of validation image {index}" if request.base == "image" else "a prior draw"
     if request.dim is None:
         kl = model.kl_per_dimension(images[:KL_IMAGES], _image_labels(model, labels[:KL_IMAGES]))
         dims = list(np.argsort(-kl)) if request.sort_by_kl else list(range(model.latent_dim))

@@ -189,3 +189,16 @@ def test_grids_output_folder_that_cannot_be_written(cli_run, tmp_path):
     blocker.write_text("x")
     status, stdout, stderr = run_main(["grids", cli_run[0], "--out", blocker / "pngs"])
     assert_bad_input(status, stdout, stderr, "cannot write grids to", str(blocker / "pngs"))
+
+
+def test_a_bad_value_is_the_only_line_on_stderr_even_with_tensorflow_installed(tmp_path):
+    # TensorFlow prints several lines when it loads; settings are checked before it does.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run([sys.executable, "main.py", "train", "-b", "-1", "--out", str(tmp_path)],
+                            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["main.py train: error: beta must be a number between 0 and 1000, got '-1'"]
+    assert list(tmp_path.iterdir()) == []

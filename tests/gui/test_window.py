@@ -171,7 +171,7 @@ def test_bad_run_folder_and_failing_training_keep_the_window_usable(qtbot, windo
 
     window.worker._load_data_override = flaky_loader
     set_quick_settings(window, epochs=1, batch_size=30)
-    with qtbot.waitSignal(window.worker.signals.failed, timeout=TIMEOUT):
+    with qtbot.waitSignal(window.worker.signals.job_failed, timeout=TIMEOUT):
         window.controls.train_button.click()
     assert "disk on fire" in window.errors[-1]
     assert window.controls.train_button.isEnabled()
@@ -266,4 +266,4 @@ def test_posterior_collapse_is_flagged(window):
     window.kl_bars.set_values(np.full(4, 0.001), 0)
     assert "posterior collapse" in window.kl_bars.summary.text()
     window.kl_bars.set_values(np.array([0.5, 0.001, 0.2, 0.0]), 2)
-    assert window.kl_bars.summary.text().startswith("2 of 4 active")
+    assert window.kl_bars.summary.text().startswith("2 of 4 carry")

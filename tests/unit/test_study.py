@@ -54,7 +54,8 @@ def test_bad_study_settings_are_refused():
     with pytest.raises(ConfigError, match="'-1'"):
         StudyConfig(betas=("-1",)).validate()
     with pytest.raises(ConfigError, match="traverse dimension 6"):
-        StudyConfig(training=TrainConfig(latent_dim=4)).validate()
+        StudyConfig(training=TrainConfig(latent_dim=4), traverse_dim=6).validate()
+    assert StudyConfig(training=TrainConfig(latent_dim=4)).validate().traverse_dim == 3
     with pytest.raises(ConfigError, match="epochs"):
         StudyConfig(training=TrainConfig(epochs=0)).validate()
     with pytest.raises(ConfigError, match="k"):
@@ -117,5 +118,7 @@ def test_a_study_on_shapes_measures_disentanglement(tmp_path):
             assert 0.0 <= row[key] <= 1.0
     assert (result.report_dir / "figures" / "disentanglement_vs_beta.png").exists()
     md = (result.report_dir / "report.md").read_text()
-    assert "| MIG |" in md or "MIG |" in md
-    assert any("raise MIG" in line or "raised MIG" in line for line in result.conclusions)
+    assert "| MIG |" in md
+    mig_line = next(line for line in result.conclusions if "MIG over" in line)
+    raised = result.rows[1]["mig"] > result.rows[0]["mig"]
+    assert ("β = 4 raised MIG" if raised else "β = 4 did not raise MIG") in mig_line

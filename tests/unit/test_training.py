@@ -114,8 +114,10 @@ def test_stop_event_from_a_listener_stops_within_one_batch(tmp_path, tiny_split)
     assert result.stopped
     assert listener.iterations_when_set == 1
     assert int(result.model.optimizer.iterations) <= listener.iterations_when_set + 1
-    assert len(result.history) == 1
-    assert json.loads((session.run_dir / "checkpoint.json").read_text()) == {"epoch": 1}
+    # The unfinished epoch is not recorded as an epoch, but its training is kept.
+    assert result.history == []
+    assert not (session.run_dir / "metrics.csv").exists()
+    assert json.loads((session.run_dir / "checkpoint.json").read_text()) == {"epoch": 0}
     assert int(load_model_file(session.run_dir / "model.keras").optimizer.iterations) == \
         int(result.model.optimizer.iterations)
 
