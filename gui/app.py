@@ -60,6 +60,12 @@ def run_app(argv: list[str] | None = None) -> int:
     app = QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("VAE Studio")
     window = MainWindow()
+    # An exception escaping a slot would otherwise abort the whole process under PyQt6:
+    # report it in the window and carry on.
+    def report(kind, value, tb) -> None:
+        sys.__excepthook__(kind, value, tb)
+        window.show_error(f"unexpected error: {kind.__name__}: {value}")
+    sys.excepthook = report
     window.show()
     if os.environ.get(STARTUP_PROBE):
         def report() -> None:

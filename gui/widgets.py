@@ -17,7 +17,7 @@ from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
                              QWidget)
 
-from keras_models.images import save_figure, save_png
+from keras_models.images import save_figure, save_png, to_uint8
 
 TERMS = (("rec", "Reconstruction −log p(x|z)"), ("kl", "KL(q(z|x) ‖ p(z))"), ("nelbo", "NELBO and β-weighted loss"))
 TRAIN_COLOUR, VAL_COLOUR, BATCH_COLOUR = "#1f77b4", "#d62728", "#9ecae1"
@@ -29,7 +29,7 @@ LEGEND_HTML = (f'<span style="color:{BATCH_COLOUR}">━ train, running mean</spa
 
 
 def grid_to_pixels(grid: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray((np.clip(grid, 0.0, 1.0) * 255.0 + 0.5).astype("uint8"))
+    return np.ascontiguousarray(to_uint8(grid))
 
 
 def pixmap_from_grid(grid: np.ndarray) -> QPixmap:
@@ -77,7 +77,7 @@ class ScaledImage(QLabel):
         self._rescale()
 
     def _rescale(self) -> None:
-        if self.source is None:
+        if self.source is None or self.source.isNull():
             return
         fit = min(self.width() / self.source.width(), self.height() / self.source.height())
         whole = int(fit)

@@ -13,7 +13,7 @@ from gui.controls import ClassControls, TrainingControls, TraversalControls
 from gui.study_panel import StudyPanel
 from gui.widgets import ImagePanel, KLBars, LossPlot
 from gui.worker import ModelWorker
-from keras_models.config import STUDY_COLUMNS, ConfigError, MODEL_TITLES, ViewRequest
+from keras_models.config import STUDY_COLUMNS, ConfigError, MODEL_TITLES, ViewRequest, format_cell
 
 
 
@@ -397,8 +397,6 @@ class MainWindow(QMainWindow):
         self.show_error(message)
 
     def _on_study_row(self, row: dict) -> None:
-        from keras_models.study import format_cell  # TensorFlow is loaded by now
-
         self.study.add_row(row, [format_cell(row, key) for key, _ in STUDY_COLUMNS])
 
     def _on_study_finished(self, result: dict) -> None:

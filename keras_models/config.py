@@ -23,6 +23,24 @@ STUDY_COLUMNS = (
     ("factor_vae", "FactorVAE score"),
 )
 DISENTANGLEMENT_KEYS = ("mig", "dci_disentanglement", "dci_completeness", "factor_vae")
+
+
+def format_cell(row: dict[str, Any], key: str) -> str:
+    """One cell of the metrics table, as the report and the window show it."""
+    value = row.get(key)
+    if value is None:
+        return "–"
+    if key == "class_accuracy":
+        return f"{100 * value:.1f}%"
+    if key == "active_units":
+        return f"{value} / {row['latent_dim']}"
+    if key == "beta":
+        return f"{value:g}"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
 TRAVERSAL_RANGE = 3.0
 TRAVERSAL_STEPS = 11
 

@@ -20,7 +20,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from keras_models import grids
-from keras_models.config import DISENTANGLEMENT_KEYS, STUDY_COLUMNS, ConfigError, TrainConfig, parse_beta
+from keras_models.config import (DISENTANGLEMENT_KEYS, STUDY_COLUMNS, ConfigError, TrainConfig, format_cell,
+                                 parse_beta)
 from keras_models.data import DataSplit, binarize_fixed, load_dataset
 from keras_models.files import write_text_atomic
 from keras_models.images import save_figure
@@ -285,22 +286,6 @@ def conclusions(rows: list[dict[str, Any]]) -> list[str]:
 
 
 # ----- report documents --------------------------------------------------------------------------
-def format_cell(row: dict[str, Any], key: str) -> str:
-    """One cell of the metrics table, as the report and the window show it."""
-    value = row.get(key)
-    if value is None:
-        return "–"
-    if key == "class_accuracy":
-        return f"{100 * value:.1f}%"
-    if key == "active_units":
-        return f"{value} / {row['latent_dim']}"
-    if key == "beta":
-        return f"{value:g}"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
-
-
 def table_columns(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """The table's columns, without those no model has a number for (e.g. MIG on MNIST)."""
     return [(key, title) for key, title in STUDY_COLUMNS
