@@ -85,12 +85,13 @@ def _train(args: argparse.Namespace) -> int:
 
     from keras_models.config import TrainConfig
     from keras_models.data import load_dataset
+    from keras_models.files import CONFIG_FILE
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "resume") and v is not None}
     # Everything that can be checked without TensorFlow is checked first, so bad input
     # gets its one-line error before TensorFlow's start-up chatter.
     if args.resume:
-        if not (Path(args.resume) / "config.json").is_file():
+        if not (Path(args.resume) / CONFIG_FILE).is_file():
             raise ValueError(f"not a run folder: {args.resume} (no config.json)")
         ignored = sorted(set(settings) - {"epochs"})
         if ignored:

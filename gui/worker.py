@@ -199,7 +199,7 @@ class ModelWorker(QObject):
     def evaluate_run(self, k: int) -> None:
         """Measure the open model on its test images; the numbers also go to the run folder."""
         from keras_models import classifier, evaluation
-        from keras_models.files import write_text_atomic
+        from keras_models.files import EVALUATION_FILE, write_text_atomic
 
         if self.model is None or self.data is None:
             self.signals.job_failed.emit("there is no model to evaluate yet: train one or open a run")
@@ -208,7 +208,7 @@ class ModelWorker(QObject):
             clf = classifier.load_or_train_classifier(self.data)
             numbers = evaluation.evaluate(self.model, self.data.val_x, self.data.val_y, k=k, classifier=clf)
             if self.run_dir is not None:
-                write_text_atomic(self.run_dir / "evaluation.json", json.dumps(numbers, indent=2))
+                write_text_atomic(self.run_dir / EVALUATION_FILE, json.dumps(numbers, indent=2))
         except Exception as exc:
             traceback.print_exc()
             self.signals.job_failed.emit(f"evaluation failed: {type(exc).__name__}: {exc}")

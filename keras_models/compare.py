@@ -18,13 +18,9 @@ import numpy as np
 from PIL import Image
 
 from keras_models.config import MODEL_TITLES, TrainConfig
+from keras_models.files import CONFIG_FILE, EVALUATION_FILE, GRIDS_DIR, METRICS_FILE, read_metrics
 from keras_models.images import PAD_VALUE, PNG_SCALE
 
-# The same file names as keras_models.training, which cannot be imported here: it loads Keras.
-CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.csv"
-EVALUATION_FILE = "evaluation.json"
-GRIDS_DIR = "grids"
 ALL_DIMS_TRAVERSAL = "traversal_all_dims"
 SEPARATOR_HEIGHT = 3
 SEPARATOR_VALUE = 1.0  # white, so the border between two runs stands out from the grey within a grid
@@ -83,11 +79,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _read_metrics(path: Path) -> list[dict[str, float]]:
-    if not path.exists():
-        return []  # a run that has not finished its first epoch
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = [{k: float(v) for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(f)]
+        rows = read_metrics(path)  # none for a run that has not finished its first epoch
     except (OSError, ValueError, TypeError, csv.Error) as exc:
         raise _unreadable(path, exc) from None
     if any("epoch" not in row for row in rows):

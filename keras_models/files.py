@@ -1,11 +1,21 @@
-"""Atomic file writes: a killed process never leaves a half-written file behind."""
+"""Run-folder file names, the metrics reader, and atomic writes (a killed process never
+leaves a half-written file behind). No TensorFlow here: the window reads runs too."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+# The files of a run folder.
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.csv"
+MODEL_FILE = "model.keras"
+STATE_FILE = "checkpoint.json"
+EVALUATION_FILE = "evaluation.json"
+GRIDS_DIR = "grids"
 
 
 @contextlib.contextmanager
@@ -31,3 +41,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 def write_text_atomic(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def read_metrics(path: str | Path) -> list[dict[str, float]]:
+    """The rows of a metrics.csv as floats; none when the file does not exist yet."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as f:
+        return [{k: float(v) for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(f)]

@@ -25,14 +25,10 @@ import keras
 from keras_models import grids
 from keras_models.config import ConfigError, TrainConfig
 from keras_models.data import DataSplit, binarize_fixed, load_dataset, make_pipeline
-from keras_models.files import atomic_path, write_text_atomic
+from keras_models.files import (CONFIG_FILE, GRIDS_DIR, METRICS_FILE, MODEL_FILE, STATE_FILE, atomic_path,
+                                 read_metrics, write_text_atomic)
 from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
 
-CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.csv"
-MODEL_FILE = "model.keras"
-STATE_FILE = "checkpoint.json"
-GRIDS_DIR = "grids"
 METRIC_COLUMNS = ["epoch", *TRACKED_TERMS, *(f"val_{t}" for t in TRACKED_TERMS), "time_s"]
 UPDATES_PER_EPOCH = 10
 
@@ -101,11 +97,7 @@ def create_run_dir(out: str | Path, name: str, now: dt.datetime | None = None) -
 
 
 def read_history(run_dir: Path) -> list[dict[str, float]]:
-    path = Path(run_dir) / METRICS_FILE
-    if not path.exists():
-        return []
-    with path.open(newline="") as f:
-        return [{k: float(v) for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(f)]
+    return read_metrics(Path(run_dir) / METRICS_FILE)
 
 
 def metrics_csv_text(history: list[dict[str, float]]) -> str:
