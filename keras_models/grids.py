@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from keras_models.config import TRAVERSAL_RANGE, TRAVERSAL_STEPS
-from keras_models.images import save_gif, save_png, tile
+from keras_models.images import label_rows, save_gif, save_png, tile
 from keras_models.models import NUM_CLASSES, VAE, sigmoid
 
 def traversal_values(span: float = TRAVERSAL_RANGE, steps: int = TRAVERSAL_STEPS) -> np.ndarray:
@@ -75,9 +75,9 @@ def all_dims_traversal(model: VAE, base_code: np.ndarray, values: np.ndarray,
 
 
 def traversal_frames(model: VAE, base_code: np.ndarray, values: np.ndarray, dims: Sequence[int] | None = None,
-                     label: int | None = None, cols: int | None = None) -> list[np.ndarray]:
-    """One frame per step of ``values``; each frame shows every dimension in ``dims`` set to
-    that step's value, side by side. All frames come from one decode."""
+                     label: int | None = None) -> list[np.ndarray]:
+    """One frame per step of ``values``: a column with one labelled row per dimension in
+    ``dims``, each set to that step's value. All frames come from one decode."""
     base_code = np.asarray(base_code, dtype="float32").reshape(-1)
     dims = list(range(len(base_code))) if dims is None else list(dims)
     codes = np.repeat(base_code[None, :], len(values) * len(dims), axis=0)
@@ -86,10 +86,8 @@ def traversal_frames(model: VAE, base_code: np.ndarray, values: np.ndarray, dims
             codes[step * len(dims) + j, dim] = value
     labels = None if label is None else np.full(len(codes), label)
     images = _decode_probabilities(model, codes, labels)
-    cols = cols or min(len(dims), 10)
-    rows = -(-len(dims) // cols)
-    blank = np.zeros((rows * cols - len(dims), *images.shape[1:]), dtype="float32")
-    return [tile(np.concatenate([images[s * len(dims):(s + 1) * len(dims)], blank]), rows, cols)
+    names = [f"z{d}" for d in dims]
+    return [label_rows(tile(images[s * len(dims):(s + 1) * len(dims)], len(dims), 1), names, width=30)
             for s in range(len(values))]
 
 
