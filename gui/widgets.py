@@ -12,16 +12,16 @@ import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
                              QWidget)
 
+from gui.live_canvas import LiveCanvas
 from keras_models.images import save_figure, save_png, to_uint8
 
 TERMS = (("rec", "Reconstruction −log p(x|z)"), ("kl", "KL(q(z|x) ‖ p(z))"), ("nelbo", "NELBO and β-weighted loss"))
 TRAIN_COLOUR, VAL_COLOUR, BATCH_COLOUR = "#1f77b4", "#d62728", "#9ecae1"
-FULL_DRAW_GAP_MS = 150
 LEGEND_HTML = (f'<span style="color:{BATCH_COLOUR}">━ train, running mean</span>&nbsp;&nbsp;'
                f'<span style="color:{TRAIN_COLOUR}">●━ train</span>&nbsp;&nbsp;'
                f'<span style="color:{VAL_COLOUR}">■╍ validation</span>&nbsp;&nbsp;'
@@ -47,6 +47,9 @@ def ask_png_path(parent: QWidget, suggested: str) -> str:
 
 class SavesPNG:
     """The Save… button's action, for panels with ``save_to(path)``, ``file_stem`` and ``_on_error``."""
+
+    def has_content(self) -> bool:
+        return True
 
     def _save_clicked(self) -> None:
         path = ask_png_path(self, f"{self.file_stem}.png")
@@ -121,6 +124,9 @@ class ImagePanel(SavesPNG, QWidget):
         self.save_button.setEnabled(True)
         self.image.set_source(pixmap_from_grid(grid))
 
+    def has_content(self) -> bool:
+        return self.grid is not None
+
     def save_to(self, path: str | Path) -> Path:
         if self.grid is None:
             raise ValueError(f"{self.file_stem}: nothing to save yet")
@@ -130,12 +136,12 @@ class FigurePanel(SavesPNG, QWidget):
     """A matplotlib Figure on a Qt canvas (no pyplot) with a Save… button."""
 
     def __init__(self, title: str, file_stem: str, on_error: Callable[[str], None],
-                 figsize=(7.5, 2.6), parent=None) -> None:
+                 figsize=(7.5, 2.6), canvas: FigureCanvasQTAgg | None = None, parent=None) -> None:
         super().__init__(parent)
         self.file_stem = file_stem
         self._on_error = on_error
-        self.figure = Figure(figsize=figsize)
-        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas = canvas or FigureCanvasQTAgg(Figure(figsize=figsize))
+        self.figure = self.canvas.figure
         self.canvas.setMinimumHeight(150)
         self.save_button = QPushButton("Save…")
         self.save_button.setToolTip("Save this plot as a PNG file")
@@ -151,78 +157,38 @@ class FigurePanel(SavesPNG, QWidget):
     def save_to(self, path: str | Path) -> Path:
         return save_figure(self.figure, path)
 
-class TermCanvas(FigureCanvasQTAgg):
-    """One loss term's live plot: lines made once, blitted onto a cached background.
 
-    A full redraw (axes, ticks, text) is the slow part, so it happens only
-    when the data leaves the axis limits; the limits then grow with room to
-    spare, so a falling loss does not force a redraw at every update.
+class TermCanvas(LiveCanvas):
+    """One loss term's live plot.
+
+    The limits grow with room to spare, so a falling loss does not ask for a
+    new backdrop at every update. Titles and legends live in Qt labels beside
+    the canvas: text is most of what drawing a backdrop costs.
     """
 
-    def __init__(self, term: str, title: str, keys: list[str]) -> None:
-        figure = Figure(figsize=(2.6, 2.4))
-        super().__init__(figure)
-        figure.subplots_adjust(left=0.16, right=0.97, bottom=0.1, top=0.97)
+    def __init__(self, term: str, keys: list[str]) -> None:
+        super().__init__(style_loss_axes, figsize=(2.6, 2.4))
         self.term = term
-        self.ax = figure.add_subplot(1, 1, 1)
         self.lines = {key: draw_loss_line(self.ax, key) for key in keys}
-        # Titles and legends live in Qt labels beside the canvas: text is most of what a
-        # full matplotlib redraw costs, and these redraws happen while training runs.
-        style_loss_axes(self.ax)
-        for line in self.lines.values():
-            line.set_animated(True)  # drawn by _draw_lines, not part of the cached background
-        self._background = None
-        self.pending_limits = None
-        self.mpl_connect("draw_event", self._on_full_draw)
-        self.setMinimumHeight(150)
+        self.set_data_artists(self.lines.values())
 
-    def update_lines(self, data: dict[str, tuple[list[float], list[float]]], x_max: float) -> bool:
-        """Blit the new data now; return True when the axes need a full redraw (new limits)."""
+    def update_lines(self, data: dict[str, tuple[list[float], list[float]]], x_max: float) -> None:
         for key, line in self.lines.items():
             line.set_data(*data[key])
-        self.pending_limits = self._wanted_limits(x_max)
-        if self._background is not None:
-            self.restore_region(self._background)
-            self._draw_lines()
-        return self.pending_limits is not None or self._background is None
+        self.refresh(self._limits_for(x_max))
 
-    def full_draw(self) -> None:
-        if self.pending_limits is not None:
-            xlim, ylim = self.pending_limits
-            self.ax.set_xlim(*xlim)
-            if ylim is not None:
-                self.ax.set_ylim(*ylim)
-            self.pending_limits = None
-        self.draw()
-
-    def _wanted_limits(self, x_max: float):
-        """New (xlim, ylim) if the data left the current limits or fills too little of them."""
-        xlim = (0, x_max)
-        ylim = None
+    def _limits_for(self, x_max: float):
+        """The target limits, or new ones if the data left them or fills too little of them."""
+        _, ylim = self.target_limits
         values = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in self.lines.values()])
         values = values[np.isfinite(values)]
         if values.size:
             low, high = float(values.min()), float(values.max())
-            bottom, top = self.ax.get_ylim()
+            bottom, top = ylim
             span = max(high - low, 1e-3)
             if low < bottom or high > top or span < 0.3 * (top - bottom):
                 ylim = (low - 0.3 * span, high + 0.3 * span)  # room to grow both ways
-        if ylim is None and self.ax.get_xlim() == xlim:
-            return None
-        return xlim, ylim
-
-    def _on_full_draw(self, _event) -> None:
-        self._background = self.copy_from_bbox(self.figure.bbox)
-        self._draw_lines()
-
-    def _draw_lines(self) -> None:
-        for line in self.lines.values():
-            self.ax.draw_artist(line)
-        self.blit(self.figure.bbox)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        self._background = None  # the cached background has the old size
-        super().resizeEvent(event)
+        return (0.0, float(x_max)), ylim
 
 
 LINE_STYLES = {
@@ -275,7 +241,7 @@ class LossPlot(SavesPNG, QWidget):
         self.file_stem = "losses"
         self._on_error = on_error
         self.canvases = {
-            term: TermCanvas(term, title, self._keys(term)) for term, title in TERMS
+            term: TermCanvas(term, self._keys(term)) for term, title in TERMS
         }
         self.save_button = QPushButton("Save…")
         self.save_button.setToolTip("Save these plots as one PNG file")
@@ -298,12 +264,6 @@ class LossPlot(SavesPNG, QWidget):
         layout.addLayout(row, 1)
         self.lines = {key: line for c in self.canvases.values() for key, line in c.lines.items()}
         self.total_epochs = 1
-        # Full redraws are queued and done one canvas at a time, FULL_DRAW_GAP_MS apart, so the
-        # GUI thread never spends more than one canvas's redraw in a row.
-        self._stale: list[TermCanvas] = []
-        self._full_draw_timer = QTimer(self)
-        self._full_draw_timer.setSingleShot(True)
-        self._full_draw_timer.timeout.connect(self._full_draw_next)
         self.clear()
 
     @staticmethod
@@ -348,16 +308,7 @@ class LossPlot(SavesPNG, QWidget):
         data = self.line_data()
         x_max = max([self.total_epochs, *(r["epoch"] for r in self.history)])
         for canvas in self.canvases.values():
-            if canvas.update_lines(data, x_max) and canvas not in self._stale:
-                self._stale.append(canvas)
-        if self._stale and not self._full_draw_timer.isActive():
-            self._full_draw_timer.start(0)
-
-    def _full_draw_next(self) -> None:
-        if self._stale:
-            self._stale.pop(0).full_draw()
-        if self._stale:
-            self._full_draw_timer.start(FULL_DRAW_GAP_MS)
+            canvas.update_lines(data, x_max)
 
     def save_to(self, path: str | Path) -> Path:
         """Render the three plots into one PNG (a fresh figure: the live ones stay untouched)."""
@@ -374,33 +325,54 @@ class LossPlot(SavesPNG, QWidget):
                 add_loss_legend(ax, term)
         return save_figure(figure, path)
 
+def style_kl_axes(ax) -> None:
+    ax.tick_params(labelsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+
+
+def kl_limits(kl: np.ndarray, top: float):
+    """Keep the y limit while the tallest bar fills 40-100% of it, so most epochs only re-blit the bars."""
+    finite = kl[np.isfinite(kl)]
+    peak = float(finite.max()) if finite.size else 0.0
+    if peak > top or peak < 0.4 * top:
+        top = max(peak * 1.3, 0.05)
+    return (-0.6, len(kl) - 0.4), (0.0, top)
+
+
+class KLCanvas(LiveCanvas):
+    def __init__(self) -> None:
+        super().__init__(style_kl_axes, figsize=(3.2, 2.6))
+        self.bars = None
+
+    def show_values(self, kl: np.ndarray) -> None:
+        if self.bars is None or len(self.bars) != len(kl):
+            if self.bars is not None:
+                self.bars.remove()
+            self.bars = self.ax.bar(range(len(kl)), kl, color=TRAIN_COLOUR)
+            self.set_data_artists(self.bars)
+        else:
+            for bar, value in zip(self.bars, kl):
+                bar.set_height(value)
+        self.refresh(kl_limits(kl, self.target_limits[1][1]))
+
+
 class KLBars(FigurePanel):
     """Mean KL of each latent dimension: which units the model actually uses."""
 
     def __init__(self, on_error: Callable[[str], None], parent=None) -> None:
-        super().__init__("KL per latent dimension", "kl_per_dimension", on_error, figsize=(3.2, 2.6), parent=parent)
-        self.figure.subplots_adjust(left=0.16, right=0.97, bottom=0.1, top=0.97)
+        super().__init__("KL per latent dimension", "kl_per_dimension", on_error, canvas=KLCanvas(), parent=parent)
         self.summary = QLabel("")
         self.summary.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.layout().insertWidget(1, self.summary)
-        self.ax = self.figure.add_subplot(1, 1, 1)
-        self.ax.tick_params(labelsize=7)
-        self.bars = None
+        self.save_button.setEnabled(False)
         self.values: np.ndarray | None = None
 
     def set_values(self, kl: np.ndarray, active_units: int) -> None:
-        self.values = np.asarray(kl)
-        if self.bars is None or len(self.bars) != len(kl):
-            self.ax.clear()
-            self.bars = self.ax.bar(range(len(kl)), kl, color=TRAIN_COLOUR)
-            self.ax.tick_params(labelsize=7)
-            self.ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
-            self.ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
-        else:
-            for bar, value in zip(self.bars, kl):
-                bar.set_height(value)
-        self.ax.set_ylim(0, max(float(np.max(kl)) * 1.15, 0.05))
+        self.values = np.asarray(kl, dtype=float)
+        self.canvas.show_values(self.values)
+        self.save_button.setEnabled(True)
         if active_units == 0:
             # Posterior collapse: the decoder has learnt to ignore z altogether.
             self.summary.setText("posterior collapse: every dimension < 0.01 nats")
@@ -410,5 +382,18 @@ class KLBars(FigurePanel):
             self.summary.setStyleSheet("")
         self.summary.setToolTip("Mean KL of each latent dimension over 500 validation images; "
                                 "a dimension with almost none carries no information")
-        self.canvas.draw_idle()
 
+    def has_content(self) -> bool:
+        return self.values is not None
+
+    def save_to(self, path: str | Path) -> Path:
+        """Render the bars into a fresh figure: the live one stays untouched."""
+        if self.values is None:
+            raise ValueError(f"{self.file_stem}: nothing to save yet")
+        figure = Figure(figsize=(4.8, 3.2), layout="constrained")
+        ax = figure.add_subplot(1, 1, 1)
+        style_kl_axes(ax)
+        ax.bar(range(len(self.values)), self.values, color=TRAIN_COLOUR)
+        ax.set_xlabel("latent dimension", fontsize=8)
+        ax.set_ylabel("mean KL (nats)", fontsize=8)
+        return save_figure(figure, path)

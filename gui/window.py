@@ -322,9 +322,8 @@ class MainWindow(QMainWindow):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             for panel in panels:
-                if isinstance(panel, ImagePanel) and panel.grid is None:
-                    continue
-                written.append(panel.save_to(folder / f"{panel.file_stem}.png"))
+                if panel.has_content():
+                    written.append(panel.save_to(folder / f"{panel.file_stem}.png"))
         except OSError as exc:
             self.show_error(f"cannot save pictures in {folder}: {exc.strerror or exc}")
         return written
