@@ -7,7 +7,6 @@ library, numpy and Pillow only.
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import re
@@ -18,7 +17,8 @@ import numpy as np
 from PIL import Image
 
 from keras_models.config import MODEL_TITLES, TrainConfig
-from keras_models.files import CONFIG_FILE, EVALUATION_FILE, GRIDS_DIR, METRICS_FILE, read_metrics
+from keras_models.files import (CONFIG_FILE, EVALUATION_FILE, GRIDS_DIR, read_saved_history,
+                                unreadable_message)
 from keras_models.images import PAD_VALUE, PNG_SCALE
 
 ALL_DIMS_TRAVERSAL = "traversal_all_dims"
@@ -64,8 +64,7 @@ class RunSummary:
 
 
 def _unreadable(path: Path, exc: Exception) -> RunFolderError:
-    reason = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
-    return RunFolderError(f"unreadable {path}: {reason.splitlines()[0]}")
+    return RunFolderError(unreadable_message(path, exc))
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -78,14 +77,11 @@ def _read_json(path: Path) -> dict[str, Any]:
     return values
 
 
-def _read_metrics(path: Path) -> list[dict[str, float]]:
+def _read_history(run_dir: Path) -> list[dict[str, float]]:
     try:
-        rows = read_metrics(path)  # none for a run that has not finished its first epoch
-    except (OSError, ValueError, TypeError, csv.Error) as exc:
-        raise _unreadable(path, exc) from None
-    if any("epoch" not in row for row in rows):
-        raise RunFolderError(f"unreadable {path}: a row has no epoch")
-    return rows
+        return read_saved_history(run_dir)  # none for a run that has not saved its first epoch
+    except ValueError as exc:
+        raise RunFolderError(str(exc)) from None
 
 
 def _read_evaluation(path: Path) -> dict[str, Any] | None:
@@ -124,7 +120,7 @@ def load_run_summary(run_dir: str | Path) -> RunSummary:
     return RunSummary(
         run_dir=run_dir,
         config=config,
-        history=_read_metrics(run_dir / METRICS_FILE),
+        history=_read_history(run_dir),
         evaluation=_read_evaluation(run_dir / EVALUATION_FILE),
         traversals={path.stem: _read_grid(path) for path in sorted((run_dir / GRIDS_DIR).glob("traversal_*.png"))},
     )

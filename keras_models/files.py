@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -50,3 +51,31 @@ def read_metrics(path: str | Path) -> list[dict[str, float]]:
         return []
     with path.open(newline="", encoding="utf-8") as f:
         return [{k: float(v) for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(f)]
+
+
+def read_saved_history(run_dir: str | Path) -> list[dict[str, float]]:
+    """The metrics.csv rows up to the epoch of the saved model (checkpoint.json's).
+
+    A run can log epochs after its last checkpoint (checkpoints every few
+    epochs, or a crash in between); those rows describe weights that were never
+    saved, so a reopened or compared run leaves them out.
+    """
+    run_dir = Path(run_dir)
+    state_path, metrics_path = run_dir / STATE_FILE, run_dir / METRICS_FILE
+    try:
+        saved_epoch = float(json.loads(state_path.read_text(encoding="utf-8"))["epoch"]) if state_path.exists() else 0
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(unreadable_message(state_path, exc)) from None
+    try:
+        rows = read_metrics(metrics_path)
+    except (OSError, ValueError, csv.Error) as exc:
+        raise ValueError(unreadable_message(metrics_path, exc)) from None
+    if any("epoch" not in row for row in rows):
+        raise ValueError(f"unreadable {metrics_path}: a row has no epoch")
+    return [row for row in rows if row["epoch"] <= saved_epoch]
+
+
+def unreadable_message(path: Path, exc: BaseException) -> str:
+    """One line naming the file and why it could not be read."""
+    reason = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    return f"unreadable {path}: {reason.splitlines()[0]}"

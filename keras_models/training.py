@@ -26,7 +26,7 @@ from keras_models import grids
 from keras_models.config import ConfigError, TrainConfig
 from keras_models.data import DataSplit, binarize_fixed, load_dataset, make_pipeline
 from keras_models.files import (CONFIG_FILE, GRIDS_DIR, METRICS_FILE, MODEL_FILE, STATE_FILE, atomic_path,
-                                 read_metrics, write_text_atomic)
+                                 read_saved_history, write_text_atomic)
 from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
 
 METRIC_COLUMNS = ["epoch", *TRACKED_TERMS, *(f"val_{t}" for t in TRACKED_TERMS), "time_s"]
@@ -96,10 +96,6 @@ def create_run_dir(out: str | Path, name: str, now: dt.datetime | None = None) -
     raise RunError(f"too many runs named {stamp}_{name} in {out}")
 
 
-def read_history(run_dir: Path) -> list[dict[str, float]]:
-    return read_metrics(Path(run_dir) / METRICS_FILE)
-
-
 def metrics_csv_text(history: list[dict[str, float]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore", lineterminator="\n")
@@ -142,10 +138,10 @@ def read_run(run_dir: str | Path) -> tuple[TrainConfig, dict[str, Any], list[dic
         config = TrainConfig.from_dict(saved["config"]).validate()
     except (ValueError, KeyError, TypeError) as exc:
         raise RunError(f"unreadable {config_path}: {exc}") from None
-    state_path = run_dir / STATE_FILE
-    checkpoint_epoch = json.loads(state_path.read_text())["epoch"] if state_path.exists() else 0
-    history = [row for row in read_history(run_dir) if row["epoch"] <= checkpoint_epoch]
-    return config, saved, history
+    try:
+        return config, saved, read_saved_history(run_dir)
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
 
 
 # ----- the Keras callback that drives reporting, checkpoints and stopping -----------------------

@@ -30,7 +30,8 @@ def traversal_png(path, rows: int, cols: int, value: float, image_size: int = 6)
 
 
 def write_fake_run(folder, model="bvae", beta=4.0, latent_dim=4, epochs=3, evaluation=None,
-                   traversals=(("traversal_dim3", 2, 11), ("traversal_all_dims", 4, 11)), shade=0.5):
+                   traversals=(("traversal_dim3", 2, 11), ("traversal_all_dims", 4, 11)), shade=0.5,
+                   saved_epoch=None):
     """A run folder as TrainingSession writes it, without training: losses fall with the epoch."""
     folder.mkdir(parents=True)
     config = {"model": model, "beta": beta, "epochs": epochs, "batch_size": 100, "latent_dim": latent_dim,
@@ -45,6 +46,8 @@ def write_fake_run(folder, model="bvae", beta=4.0, latent_dim=4, epochs=3, evalu
         lines.append(",".join(str(v) for v in (epoch, rec + beta * kl, rec, kl, rec + kl,
                                                rec + 2 + beta * kl, rec + 2, kl, rec + 2 + kl, 0.5)))
     (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
+    if epochs:
+        (folder / "checkpoint.json").write_text(json.dumps({"epoch": epochs if saved_epoch is None else saved_epoch}))
     if evaluation is not None:
         (folder / "evaluation.json").write_text(json.dumps(evaluation))
     for stem, rows, cols in traversals:
@@ -63,6 +66,12 @@ def test_summary_holds_label_settings_history_and_evaluation(tmp_path):
     assert summary.final("val_nelbo") == pytest.approx(177.75)
     assert summary.evaluation["iwae_nll"] == 97.25
     assert set(summary.traversals) == {"traversal_dim3", "traversal_all_dims"}
+
+
+def test_epochs_logged_after_the_saved_model_are_left_out_as_when_the_run_is_opened(tmp_path):
+    summary = load_run_summary(write_fake_run(tmp_path / "2026-11-24_1530_bvae_b4", epochs=3, saved_epoch=2))
+    assert [row["epoch"] for row in summary.history] == [1, 2]
+    assert summary.final("val_rec") == pytest.approx(182.0)
 
 
 def test_folder_without_a_time_stamp_is_labelled_by_its_name(tmp_path):
@@ -153,6 +162,7 @@ def test_folder_without_config_is_not_a_run(tmp_path):
     (lambda run: (run / "metrics.csv").write_text("epoch,val_kl\n1,many\n"), "metrics.csv"),
     (lambda run: (run / "metrics.csv").write_text("val_kl\n1.5\n"), "metrics.csv"),
     (lambda run: (run / "evaluation.json").write_text('{"iwae_nll": "low"}'), "evaluation.json"),
+    (lambda run: (run / "checkpoint.json").write_text('{"epoch": '), "checkpoint.json"),
     (lambda run: (run / "grids" / "traversal_dim3.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated"),
      "grids/traversal_dim3.png"),
 ])

@@ -11,10 +11,11 @@ from keras import ops
 from PIL import Image
 
 from keras_models.config import ConfigError
+from keras_models.files import read_metrics
 from keras_models.models import VAE, ConditionalVAE
 from keras_models.training import (METRIC_COLUMNS, RunError, TrainingDiverged, TrainingListener,
                                    TrainingSession, create_run_dir, load_model_file,
-                                   metrics_csv_text, read_history, read_run, summary_line)
+                                   metrics_csv_text, read_run, summary_line)
 from tests.conftest import small_config
 
 
@@ -232,10 +233,10 @@ def test_metrics_csv_round_trip(tmp_path):
     assert text.splitlines()[0] == ",".join(METRIC_COLUMNS)
     assert text.splitlines()[1] == "1,200.123,180,20.1235,200.123,190,175,15,190,1.5"
     (tmp_path / "metrics.csv").write_text(text)
-    back = read_history(tmp_path)
+    back = read_metrics(tmp_path / "metrics.csv")
     assert back == [{"epoch": 1.0, "loss": 200.123, "rec": 180.0, "kl": 20.1235, "nelbo": 200.123,
                      "val_loss": 190.0, "val_rec": 175.0, "val_kl": 15.0, "val_nelbo": 190.0, "time_s": 1.5}]
-    assert read_history(tmp_path / "absent") == []
+    assert read_metrics(tmp_path / "absent" / "metrics.csv") == []
 
 
 def test_read_run_keeps_only_checkpointed_epochs(tmp_path):
