@@ -138,6 +138,8 @@ class MainWindow(QMainWindow):
         s.study_figure.connect(self.study.add_figure)
         s.study_finished.connect(self._on_study_finished)
         s.evaluated.connect(self._on_evaluated)
+        s.evaluation_stopped.connect(self._on_evaluation_stopped)
+        s.model_dropped.connect(self._on_model_dropped)
         self.controls.train_button.setEnabled(False)
         self.metrics_label.setText("Loading TensorFlow…")
 
@@ -256,6 +258,7 @@ class MainWindow(QMainWindow):
     def evaluate_run(self) -> None:
         if self.training or self.model_info is None:
             return
+        self.worker.stop_event.clear()
         self._set_training(True)
         self.evaluation_label.setText(f"evaluating with k = {self.study.k.value()}…")
         self.worker.evaluate_requested.emit(self.study.k.value())
@@ -403,6 +406,16 @@ class MainWindow(QMainWindow):
         self.study.finish(result)
         self.statusBar().showMessage(f"study written to {result['report_dir']}", 15_000)
 
+    def _on_model_dropped(self) -> None:
+        self.model_info = None
+        self.class_controls.set_available(False)
+        self._set_model_actions()
+
+    def _on_evaluation_stopped(self) -> None:
+        self._set_training(False)
+        self.evaluation_label.setText("")
+        self.statusBar().showMessage("evaluation stopped; nothing was measured", 8000)
+
     def _on_evaluated(self, numbers: dict) -> None:
         self._set_training(False)
         lines = [f"test NELBO {numbers['nelbo']:.2f} (rec {numbers['rec']:.2f} + KL {numbers['kl']:.2f})",
@@ -431,8 +444,8 @@ class MainWindow(QMainWindow):
         self.worker.stop_event.set()
         if self.thread.isRunning():
             self.thread.quit()
-            # No time limit: destroying a QThread that still runs aborts the process, and an
-            # evaluation or data download in progress cannot be interrupted part-way.
+            # No time limit: destroying a QThread that still runs aborts the process. Training,
+            # studies and evaluations end within a batch; a data download cannot be interrupted.
             self.thread.wait()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
-from keras_models.config import TrainConfig
+from keras_models.config import Stopped, TrainConfig
 
 
 class Signals(QObject):
@@ -38,6 +38,8 @@ class Signals(QObject):
     study_figure = pyqtSignal(str, str)
     study_finished = pyqtSignal(dict)
     evaluated = pyqtSignal(dict)
+    evaluation_stopped = pyqtSignal()
+    model_dropped = pyqtSignal()  # training diverged before its first checkpoint: there is no model now
 
 
 class ModelWorker(QObject):
@@ -149,8 +151,11 @@ class ModelWorker(QObject):
         if self.run_dir is not None and (self.run_dir / MODEL_FILE).exists():
             try:
                 self.model = load_model_file(self.run_dir / MODEL_FILE)
+                return
             except ValueError as exc:
                 self.signals.failed.emit(str(exc))
+        self.model = None  # the diverged weights would only draw NaN pictures
+        self.signals.model_dropped.emit()
 
     @pyqtSlot(str)
     def open_run(self, run_dir: str) -> None:
@@ -205,10 +210,14 @@ class ModelWorker(QObject):
             self.signals.job_failed.emit("there is no model to evaluate yet: train one or open a run")
             return
         try:
-            clf = classifier.load_or_train_classifier(self.data)
-            numbers = evaluation.evaluate(self.model, self.data.val_x, self.data.val_y, k=k, classifier=clf)
+            clf = classifier.load_or_train_classifier(self.data, stop_event=self.stop_event)
+            numbers = evaluation.evaluate(self.model, self.data.val_x, self.data.val_y, k=k, classifier=clf,
+                                          stop_event=self.stop_event)
             if self.run_dir is not None:
                 write_text_atomic(self.run_dir / EVALUATION_FILE, json.dumps(numbers, indent=2))
+        except Stopped:
+            self.signals.evaluation_stopped.emit()
+            return
         except Exception as exc:
             traceback.print_exc()
             self.signals.job_failed.emit(f"evaluation failed: {type(exc).__name__}: {exc}")

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import zipfile
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from keras_models.config import check_stop
 from keras_models.data import DataSplit, make_pipeline
 from keras_models.files import atomic_path, write_text_atomic
 from keras_models.models import NUM_CLASSES
@@ -85,15 +87,28 @@ def default_epochs(n_train: int) -> int:
     return max(2, -(-MIN_IMAGES_SEEN // max(n_train, 1)))
 
 
-def train_classifier(data: DataSplit, epochs: int | None = None, seed: int = 0,
-                     batch_size: int = 128) -> TrainedClassifier:
-    """Train on ``data``'s training split and measure accuracy on its validation split."""
+class _StopOnEvent(keras.callbacks.Callback):
+    def __init__(self, stop_event: threading.Event | None) -> None:
+        super().__init__()
+        self.stop_event = stop_event
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        check_stop(self.stop_event)  # raising leaves fit at once; stop_training would finish the epoch
+
+
+def train_classifier(data: DataSplit, epochs: int | None = None, seed: int = 0, batch_size: int = 128,
+                     stop_event: threading.Event | None = None) -> TrainedClassifier:
+    """Train on ``data``'s training split and measure accuracy on its validation split.
+
+    Setting ``stop_event`` raises ``Stopped`` after the batch in progress.
+    """
     epochs = default_epochs(len(data.train_x)) if epochs is None else epochs
     model = build_classifier(data.image_shape, seed)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     batches = make_pipeline(data.train_x, data.train_y, batch_size, shuffle=True, seed=seed)
-    model.fit(batches, epochs=epochs, shuffle=False, verbose=0)  # the pipeline does the shuffling
+    # The pipeline does the shuffling.
+    model.fit(batches, epochs=epochs, shuffle=False, verbose=0, callbacks=[_StopOnEvent(stop_event)])
     predicted = _batched(model, data.val_x, batch_size=1000).argmax(axis=1)
     return TrainedClassifier(model, data.name, test_accuracy=float(np.mean(predicted == data.val_y)))
 
@@ -121,8 +136,8 @@ def data_fingerprint(data: DataSplit) -> str:
     return digest.hexdigest()
 
 
-def load_or_train_classifier(data: DataSplit, cache_dir: str | Path | None = None,
-                             epochs: int | None = None, seed: int = 0) -> TrainedClassifier:
+def load_or_train_classifier(data: DataSplit, cache_dir: str | Path | None = None, epochs: int | None = None,
+                             seed: int = 0, stop_event: threading.Event | None = None) -> TrainedClassifier:
     """The classifier for ``data``, from the cache when one was trained on the same
     data, otherwise trained now and cached (model and a JSON of its test accuracy).
 
@@ -139,7 +154,7 @@ def load_or_train_classifier(data: DataSplit, cache_dir: str | Path | None = Non
             return TrainedClassifier(model, data.name, float(info["test_accuracy"]))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         pass  # missing or unreadable: train below
-    classifier = train_classifier(data, epochs=epochs, seed=seed)
+    classifier = train_classifier(data, epochs=epochs, seed=seed, stop_event=stop_event)
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(model_path) as tmp:
         classifier.model.save(tmp)

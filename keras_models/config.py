@@ -49,6 +49,16 @@ class ConfigError(ValueError):
     """A setting has a value the tool cannot use; the message names it."""
 
 
+class Stopped(Exception):
+    """The user asked a long job (evaluation, classifier training) to stop; it left no result."""
+
+
+def check_stop(stop_event) -> None:
+    """Raise ``Stopped`` if ``stop_event`` (a ``threading.Event`` or None) is set."""
+    if stop_event is not None and stop_event.is_set():
+        raise Stopped
+
+
 def check_dataset_name(name: str) -> str:
     if name in NAMED_DATASETS:
         return name

@@ -20,8 +20,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from keras_models import grids
-from keras_models.config import (DISENTANGLEMENT_KEYS, STUDY_COLUMNS, ConfigError, TrainConfig, format_cell,
-                                 parse_beta)
+from keras_models.config import (DISENTANGLEMENT_KEYS, STUDY_COLUMNS, ConfigError, Stopped, TrainConfig,
+                                 check_stop, format_cell, parse_beta)
 from keras_models.data import DataSplit, binarize_fixed, load_dataset
 from keras_models.files import write_text_atomic
 from keras_models.images import save_figure
@@ -355,6 +355,10 @@ def metrics_csv_text(rows: list[dict[str, Any]]) -> str:
 
 
 # ----- the study -------------------------------------------------------------------------------------
+def _shape_text(images: np.ndarray) -> str:
+    return "×".join(str(side) for side in images.shape[1:])
+
+
 def run_study(config: StudyConfig, data: DataSplit | None = None, test_set: tuple[np.ndarray, np.ndarray] | None = None,
               listener: StudyListener | None = None, stop_event: threading.Event | None = None,
               classifier_cache: str | Path | None = None, verbose: int = 0) -> StudyResult:
@@ -374,6 +378,10 @@ def run_study(config: StudyConfig, data: DataSplit | None = None, test_set: tupl
     if data is None:
         data = load_dataset(config.training.dataset, config.training.data_dir)
     if test_set is not None:
+        if test_set[0].shape[1:] != data.train_x.shape[1:]:
+            # Checked now: otherwise the study would train every model before failing.
+            raise ValueError(f"the test images are {_shape_text(test_set[0])} but {data.name} trains on "
+                             f"{_shape_text(data.train_x)}")
         data = dataclasses.replace(data, val_x=test_set[0], val_y=test_set[1], val_factors=None)
     if config.test_images is not None:
         n = config.test_images
@@ -385,41 +393,41 @@ def run_study(config: StudyConfig, data: DataSplit | None = None, test_set: tupl
     entries = config.entries()
     steps = len(entries) * 2 + 2
 
-    listener.on_stage("training the evaluation classifier (cached after the first time)", 0.0)
-    clf = digit_classifier.load_or_train_classifier(data, cache_dir=classifier_cache, seed=config.training.seed)
-
     rows: list[dict[str, Any]] = []
     models: dict[str, VAE] = {}
     histories: dict[str, list[dict[str, float]]] = {}
     binary_test = binarize_fixed(data.val_x, EVAL_SEED)
     stopped = False
-    for i, entry in enumerate(entries):
-        if stop_event.is_set():
-            stopped = True
-            break
-        listener.on_stage(f"training {entry['title']} ({i + 1} of {len(entries)})", (2 * i + 1) / steps)
-        session = TrainingSession.new(config.train_config(entry, out=str(report_dir / "runs")), data=data,
-                                      listener=listener.on_training(entry), stop_event=stop_event, verbose=verbose)
-        result = session.run()
-        if result.stopped:
-            stopped = True
-            break
-        listener.on_stage(f"measuring {entry['title']} (IWAE with k = {config.k})", (2 * i + 2) / steps)
-        measured = evaluation.evaluate(result.model, data.val_x, data.val_y, k=config.k, seed=EVAL_SEED,
-                                       classifier=clf)
-        if data.val_factors is not None:
-            listener.on_stage(f"measuring the disentanglement of {entry['title']}", (2 * i + 2) / steps)
-            measured.update(disentanglement_numbers(result.model, data))
-        labels = data.val_y if result.model.conditional else None
-        row = {**entry, **{k: v for k, v in measured.items() if k not in ("protocol", "latent_variance")},
-               "k": config.k, "binarisation": measured["protocol"]["binarisation"],
-               "test_images": measured["protocol"]["images"], "epochs": config.training.epochs,
-               "run_dir": str(result.run_dir.relative_to(report_dir)),
-               "kl_per_dim": result.model.kl_per_dimension(binary_test, labels)}
-        rows.append(row)
-        models[entry["key"]] = result.model
-        histories[entry["key"]] = result.history
-        listener.on_model_done({k: v for k, v in row.items() if k != "kl_per_dim"})
+    try:
+        listener.on_stage("training the evaluation classifier (cached after the first time)", 0.0)
+        clf = digit_classifier.load_or_train_classifier(data, cache_dir=classifier_cache, seed=config.training.seed,
+                                                        stop_event=stop_event)
+        for i, entry in enumerate(entries):
+            check_stop(stop_event)
+            listener.on_stage(f"training {entry['title']} ({i + 1} of {len(entries)})", (2 * i + 1) / steps)
+            session = TrainingSession.new(config.train_config(entry, out=str(report_dir / "runs")), data=data,
+                                          listener=listener.on_training(entry), stop_event=stop_event, verbose=verbose)
+            result = session.run()
+            if result.stopped:
+                raise Stopped
+            listener.on_stage(f"measuring {entry['title']} (IWAE with k = {config.k})", (2 * i + 2) / steps)
+            measured = evaluation.evaluate(result.model, data.val_x, data.val_y, k=config.k, seed=EVAL_SEED,
+                                           classifier=clf, stop_event=stop_event)
+            if data.val_factors is not None:
+                listener.on_stage(f"measuring the disentanglement of {entry['title']}", (2 * i + 2) / steps)
+                measured.update(disentanglement_numbers(result.model, data))
+            labels = data.val_y if result.model.conditional else None
+            row = {**entry, **{k: v for k, v in measured.items() if k not in ("protocol", "latent_variance")},
+                   "k": config.k, "binarisation": measured["protocol"]["binarisation"],
+                   "test_images": measured["protocol"]["images"], "epochs": config.training.epochs,
+                   "run_dir": str(result.run_dir.relative_to(report_dir)),
+                   "kl_per_dim": result.model.kl_per_dimension(binary_test, labels)}
+            rows.append(row)
+            models[entry["key"]] = result.model
+            histories[entry["key"]] = result.history
+            listener.on_model_done({k: v for k, v in row.items() if k != "kl_per_dim"})
+    except Stopped:  # a model half-trained or half-measured is left out; the finished ones are reported
+        stopped = True
 
     listener.on_stage("drawing figures and writing the report", (steps - 1) / steps)
     titles = {e["key"]: e["title"] for e in entries}

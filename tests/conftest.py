@@ -24,6 +24,17 @@ def make_digits(n: int, seed: int = 0, size: int = 28) -> tuple[np.ndarray, np.n
     return images, labels
 
 
+class StopAfter:
+    """A stand-in stop event that reads as set from its ``checks``-th look on, and counts the looks."""
+
+    def __init__(self, checks: int) -> None:
+        self.checks, self.looks = checks, 0
+
+    def is_set(self) -> bool:
+        self.looks += 1
+        return self.looks >= self.checks
+
+
 @pytest.fixture(autouse=True, scope="session")
 def private_cache_folder(tmp_path_factory):
     """Caches (evaluation classifier, shapes renders) go to a temporary folder, never the user's."""

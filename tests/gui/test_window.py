@@ -1,6 +1,7 @@
 """The window, driven as a user would: click Train, watch it update, explore, save, reopen."""
 import numpy as np
 from PIL import Image
+from PyQt6.QtCore import Qt
 
 from tests.gui.conftest import set_quick_settings, train_and_wait
 
@@ -179,6 +180,22 @@ def test_bad_run_folder_and_failing_training_keep_the_window_usable(qtbot, windo
     assert result["epochs"] == 1
 
 
+def test_nan_before_the_first_checkpoint_leaves_no_model_to_explore(qtbot, window):
+    def poison(_info):  # runs on the worker thread, as training starts
+        bias = window.worker.model.encoder.layers[-1].bias
+        bias.assign(np.full(bias.shape, np.inf, dtype="float32"))
+
+    window.worker.signals.started.connect(poison, Qt.ConnectionType.DirectConnection)
+    set_quick_settings(window, epochs=1, batch_size=30)
+    with qtbot.waitSignal(window.worker.signals.job_failed, timeout=TIMEOUT):
+        window.controls.train_button.click()
+    window.worker.signals.started.disconnect(poison)
+    assert "NaN at epoch 1, batch 1; no checkpoint" in window.errors[-1]
+    assert window.worker.model is None
+    assert not window.evaluate_button.isEnabled() and not window.save_model_action.isEnabled()
+    assert window.controls.train_button.isEnabled()
+
+
 def test_offline_fallback_shows_a_notice(qtbot, window, tiny_data):
     tiny_data.notice = "cannot download mnist: no network; using the offline mnist-5k set instead"
     set_quick_settings(window, epochs=1, batch_size=30)
@@ -236,6 +253,19 @@ def test_evaluate_run_reports_numbers_and_writes_them_to_the_run(qtbot, window):
     assert numbers["iwae_nll"] <= numbers["nelbo"] + 1.0
     assert "IWAE NLL" in window.evaluation_label.text() and "k = 5" in window.evaluation_label.text()
     assert (window.run_dir / "evaluation.json").exists()
+
+
+def test_stop_ends_an_evaluation_and_leaves_the_window_usable(qtbot, window):
+    set_quick_settings(window, epochs=1, batch_size=30)
+    train_and_wait(qtbot, window)
+    window.study.k.setValue(5000)
+    with qtbot.waitSignal(window.worker.signals.evaluation_stopped, timeout=TIMEOUT):
+        window.evaluate_button.click()
+        assert window.controls.stop_button.isEnabled()
+        window.controls.stop_button.click()
+    assert "stopped" in window.statusBar().currentMessage()
+    assert window.evaluate_button.isEnabled() and window.controls.train_button.isEnabled()
+    assert not (window.run_dir / "evaluation.json").exists()
 
 
 def test_a_bad_beta_list_is_refused_with_a_message(window):

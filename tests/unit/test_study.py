@@ -1,6 +1,8 @@
 """The β study: generated conclusions, report rendering, and a whole (tiny) study end to end."""
 import csv
+import threading
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -122,3 +124,22 @@ def test_a_study_on_shapes_measures_disentanglement(tmp_path):
     mig_line = next(line for line in result.conclusions if "MIG over" in line)
     raised = result.rows[1]["mig"] > result.rows[0]["mig"]
     assert ("β = 4 raised MIG" if raised else "β = 4 did not raise MIG") in mig_line
+
+
+def test_a_study_stopped_while_its_classifier_trains_writes_a_report_without_models(tmp_path, tiny_split):
+    stop = threading.Event()
+    stop.set()
+    config = StudyConfig(training=TrainConfig(epochs=1, batch_size=50, latent_dim=4), betas=(1.0,), k=4,
+                         out=str(tmp_path / "reports"))
+    result = run_study(config, data=tiny_split, stop_event=stop, classifier_cache=tmp_path / "cache")
+    assert result.stopped and result.rows == []
+    assert "stopped before any model finished" in (result.report_dir / "report.md").read_text()
+    assert not (result.report_dir / "runs").exists()
+
+
+def test_test_images_of_another_shape_are_refused_before_anything_is_trained(tmp_path, tiny_split):
+    config = StudyConfig(training=TrainConfig(epochs=1), out=str(tmp_path / "reports"))
+    test_set = (np.zeros((10, 32, 32, 1), "float32"), np.zeros(10, "int32"))
+    with pytest.raises(ValueError, match="test images are 32×32×1 but tiny trains on 28×28×1"):
+        run_study(config, data=tiny_split, test_set=test_set, classifier_cache=tmp_path / "cache")
+    assert not (tmp_path / "reports").exists()
