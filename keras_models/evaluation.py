@@ -105,11 +105,11 @@ def _chunk_function(model: VAE):
     )
     def chunk_terms(x, y, samples, seed):
         model = model_ref()
-        z_mean, z_log_var = model._encode_tensors(x, y)
+        z_mean, z_log_var = model.posterior(x, y)
         n = tf.shape(x)[0]
         eps = tf.random.stateless_normal([n, samples, latent_dim], seed=seed)
         z = z_mean[:, None, :] + tf.exp(0.5 * z_log_var)[:, None, :] * eps
-        logits = model._decode_tensors(tf.reshape(z, [-1, latent_dim]), tf.repeat(y, samples))
+        logits = model.decoder_logits(tf.reshape(z, [-1, latent_dim]), tf.repeat(y, samples))
         rec = bernoulli_nll_samples(tf.reshape(x, [n, pixel_count]),
                                     tf.reshape(logits, [n, samples, pixel_count]))
         # log p(z) − log q(z|x) for diagonal Gaussians: the 2π constants cancel and

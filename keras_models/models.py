@@ -135,20 +135,22 @@ class VAE(keras.Model):
         return z
 
     # ----- the ELBO, written once -------------------------------------------------------
-    def _encode_tensors(self, x, y):
+    def posterior(self, x, y):
+        """q(z|x) as float32 tensors (mean, log-variance); tensors in, so usable inside a tf.function."""
         stats = ops.cast(self.encoder(self.encoder_inputs(x, y)), "float32")
         z_mean, z_log_var = ops.split(stats, 2, axis=-1)
         return z_mean, z_log_var
 
-    def _decode_tensors(self, z, y):
+    def decoder_logits(self, z, y):
+        """Bernoulli logits of p(x|z) as a float32 tensor; tensors in, so usable inside a tf.function."""
         return ops.cast(self.decoder(self.decoder_inputs(z, y)), "float32")
 
     def elbo_terms(self, x, y, seed) -> dict[str, Any]:
         """Per-batch means of the objective and its parts for binary images ``x``."""
-        z_mean, z_log_var = self._encode_tensors(x, y)
+        z_mean, z_log_var = self.posterior(x, y)
         eps = keras.random.normal(ops.shape(z_mean), seed=seed)
         z = z_mean + ops.exp(0.5 * z_log_var) * eps
-        logits = self._decode_tensors(z, y)
+        logits = self.decoder_logits(z, y)
         rec = ops.mean(losses.bernoulli_nll(x, logits))
         kl = ops.mean(losses.gaussian_kl(z_mean, z_log_var))
         return {"loss": losses.beta_weighted_loss(rec, kl, self.beta), "rec": rec, "kl": kl, "nelbo": rec + kl}
@@ -208,8 +210,8 @@ class VAE(keras.Model):
 
     def call(self, inputs, training=False):
         x, y = self._unpack(inputs)
-        z_mean, _ = self._encode_tensors(x, y)
-        return self._decode_tensors(z_mean, y)
+        z_mean, _ = self.posterior(x, y)
+        return self.decoder_logits(z_mean, y)
 
     # ----- public numpy API ---------------------------------------------------------------
     def _labels(self, y, n: int):
@@ -224,12 +226,12 @@ class VAE(keras.Model):
 
     def encode(self, x, y=None) -> tuple[np.ndarray, np.ndarray]:
         x = ops.convert_to_tensor(np.asarray(x, dtype="float32"))
-        z_mean, z_log_var = self._encode_tensors(x, self._labels(y, len(x)))
+        z_mean, z_log_var = self.posterior(x, self._labels(y, len(x)))
         return ops.convert_to_numpy(z_mean), ops.convert_to_numpy(z_log_var)
 
     def decode(self, z, y=None) -> np.ndarray:
         z = ops.convert_to_tensor(np.asarray(z, dtype="float32"))
-        return ops.convert_to_numpy(self._decode_tensors(z, self._labels(y, len(z))))
+        return ops.convert_to_numpy(self.decoder_logits(z, self._labels(y, len(z))))
 
     def sample(self, n: int, y=None, seed: int | None = None) -> np.ndarray:
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
