@@ -24,7 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PyQt6 import sip
-from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 
 Limits = tuple[tuple[float, float], tuple[float, float]]
 
@@ -78,12 +78,15 @@ class LiveCanvas(FigureCanvasQTAgg):
     """A one-axes canvas whose limits change without a full draw on the GUI thread.
 
     ``style_axes(ax)`` is applied to the shown axes and to their twin alike,
-    so the two lay out the same pixels.
+    so the two lay out the same pixels. Data artists are blitted
+    ``blit_delay_ms`` after a refresh: canvases that change together can be
+    given different delays, so the window handles other events between them.
     """
 
     backdrop_ready = pyqtSignal()  # new limits are on screen
 
-    def __init__(self, style_axes: Callable[[Axes], None], figsize: tuple[float, float]) -> None:
+    def __init__(self, style_axes: Callable[[Axes], None], figsize: tuple[float, float],
+                 blit_delay_ms: int = 0) -> None:
         super().__init__(Figure(figsize=figsize))
         self._twin = Figure(figsize=figsize)
         FigureCanvasAgg(self._twin)
@@ -93,6 +96,10 @@ class LiveCanvas(FigureCanvasQTAgg):
         self._target: Limits = self.limits()
         self._rendering = False
         self.mpl_connect("draw_event", self._on_full_draw)
+        self._blit_timer = QTimer(self)  # also merges refreshes that come in a burst into one blit
+        self._blit_timer.setSingleShot(True)
+        self._blit_timer.setInterval(blit_delay_ms)
+        self._blit_timer.timeout.connect(self._blit_on_backdrop)
         global _relay
         if _relay is None:  # made on the GUI thread, like the first canvas
             _relay = _Relay()
@@ -114,13 +121,17 @@ class LiveCanvas(FigureCanvasQTAgg):
             artist.set_animated(True)  # left out of the backdrop, drawn by _blit_data
 
     def refresh(self, limits: Limits | None = None) -> None:
-        """Show the data artists' current state now; new limits follow once their backdrop is drawn."""
+        """Show the data artists' current state soon; new limits follow once their backdrop is drawn."""
         if limits is not None and limits != self._target:
             self._target = limits
             if self._background is None:
                 self._apply(limits)  # not drawn yet: the first paint draws everything with these
             else:
                 self._request_backdrop()
+        if self._background is not None and not self._blit_timer.isActive():
+            self._blit_timer.start()
+
+    def _blit_on_backdrop(self) -> None:
         if self._background is not None:
             self.restore_region(self._background)
             self._blit_data()
