@@ -88,9 +88,9 @@ class LiveCanvas(FigureCanvasQTAgg):
     def __init__(self, style_axes: Callable[[Axes], None], figsize: tuple[float, float],
                  blit_delay_ms: int = 0) -> None:
         super().__init__(Figure(figsize=figsize))
-        self._twin = Figure(figsize=figsize)
-        FigureCanvasAgg(self._twin)
-        self.ax, self._twin_ax = (_make_axes(figure, style_axes) for figure in (self.figure, self._twin))
+        self.ax = _make_axes(self.figure, style_axes)
+        self._style_axes = style_axes
+        self._twin: tuple[Figure, Axes] | None = None  # made when first needed: start-up stays quick
         self.data_artists: list[Artist] = []
         self._background = None
         self._target: Limits = self.limits()
@@ -145,8 +145,12 @@ class LiveCanvas(FigureCanvasQTAgg):
         if self._rendering:
             return  # one at a time per canvas: the reply asks again if the target moved on
         self._rendering = True
+        if self._twin is None:
+            twin = Figure(figsize=self.figure.get_size_inches())
+            FigureCanvasAgg(twin)
+            self._twin = twin, _make_axes(twin, self._style_axes)
         job = (self._target, self.figure.dpi, tuple(self.figure.get_size_inches()))
-        _backdrop_thread.submit(_render_backdrop, self._twin, self._twin_ax, job, weakref.ref(self))
+        _backdrop_thread.submit(_render_backdrop, *self._twin, job, weakref.ref(self))
 
     def _show_backdrop(self, job: tuple, result) -> None:
         limits, dpi, size = job
