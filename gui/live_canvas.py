@@ -1,7 +1,7 @@
 """Matplotlib canvases that stay responsive while training keeps both cores busy.
 
 A full matplotlib draw (frame, grid, ticks and their text) takes about 10 ms
-on an idle core and 25-50 ms while training runs, all of it holding the GIL.
+on an idle core and 25-80 ms while training runs, all of it holding the GIL.
 On the GUI thread that alone can freeze the window for longer than 50 ms. So a
 live canvas splits its picture in two:
 
@@ -9,11 +9,15 @@ live canvas splits its picture in two:
   and blitted, about 2 ms;
 - the backdrop changes only with the axis limits. A twin figure with the same
   axes renders it on a background thread, and the GUI thread copies the pixels
-  in when they arrive. Meanwhile the GUI thread keeps the GIL within
-  ``sys.getswitchinterval()`` (5 ms) of asking for it.
+  in when they arrive. Meanwhile the GUI thread typically gets the GIL back
+  within ``sys.getswitchinterval()`` (5 ms) of asking for it.
+
+Only a resize (or a failed background render) still draws in full on the GUI
+thread.
 """
 from __future__ import annotations
 
+import traceback
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
@@ -24,7 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PyQt6 import sip
-from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal, pyqtSlot
 
 Limits = tuple[tuple[float, float], tuple[float, float]]
 
@@ -62,8 +66,13 @@ def _render_backdrop(twin: Figure, ax: Axes, job: tuple, canvas_ref: weakref.ref
         twin.canvas.draw()
         result = twin.canvas.copy_from_bbox(twin.bbox)
     except Exception as exc:  # noqa: BLE001 (the GUI thread draws the backdrop itself instead)
+        traceback.print_exception(exc)
         result = exc
     _relay.finished.emit(canvas_ref, job, result)
+
+
+def _stop_backdrop_thread() -> None:
+    _backdrop_thread.shutdown(wait=False, cancel_futures=True)
 
 
 def _make_axes(figure: Figure, style_axes: Callable[[Axes], None]) -> Axes:
@@ -78,15 +87,12 @@ class LiveCanvas(FigureCanvasQTAgg):
     """A one-axes canvas whose limits change without a full draw on the GUI thread.
 
     ``style_axes(ax)`` is applied to the shown axes and to their twin alike,
-    so the two lay out the same pixels. Data artists are blitted
-    ``blit_delay_ms`` after a refresh: canvases that change together can be
-    given different delays, so the window handles other events between them.
+    so the two lay out the same pixels.
     """
 
     backdrop_ready = pyqtSignal()  # new limits are on screen
 
-    def __init__(self, style_axes: Callable[[Axes], None], figsize: tuple[float, float],
-                 blit_delay_ms: int = 0) -> None:
+    def __init__(self, style_axes: Callable[[Axes], None], figsize: tuple[float, float]) -> None:
         super().__init__(Figure(figsize=figsize))
         self.ax = _make_axes(self.figure, style_axes)
         self._style_axes = style_axes
@@ -96,14 +102,13 @@ class LiveCanvas(FigureCanvasQTAgg):
         self._target: Limits = self.limits()
         self._rendering = False
         self.mpl_connect("draw_event", self._on_full_draw)
-        self._blit_timer = QTimer(self)  # also merges refreshes that come in a burst into one blit
-        self._blit_timer.setSingleShot(True)
-        self._blit_timer.setInterval(blit_delay_ms)
-        self._blit_timer.timeout.connect(self._blit_on_backdrop)
         global _relay
         if _relay is None:  # made on the GUI thread, like the first canvas
             _relay = _Relay()
             _relay.finished.connect(_relay.deliver)
+            app = QCoreApplication.instance()
+            if app is not None:  # renders still queued at exit would only draw for a closed window
+                app.aboutToQuit.connect(_stop_backdrop_thread)
         self.setMinimumHeight(150)
 
     def limits(self) -> Limits:
@@ -121,17 +126,22 @@ class LiveCanvas(FigureCanvasQTAgg):
             artist.set_animated(True)  # left out of the backdrop, drawn by _blit_data
 
     def refresh(self, limits: Limits | None = None) -> None:
-        """Show the data artists' current state soon; new limits follow once their backdrop is drawn."""
-        if limits is not None and limits != self._target:
-            self._target = limits
-            if self._background is None:
-                self._apply(limits)  # not drawn yet: the first paint draws everything with these
-            else:
-                self._request_backdrop()
-        if self._background is not None and not self._blit_timer.isActive():
-            self._blit_timer.start()
+        """Show the data artists now; new limits follow once their backdrop is drawn."""
+        self.aim(limits)
+        self.show_data()
 
-    def _blit_on_backdrop(self) -> None:
+    def aim(self, limits: Limits | None) -> None:
+        """Ask for new limits: applied at once if nothing is drawn yet, else when their backdrop is ready."""
+        if limits is None or limits == self._target:
+            return
+        self._target = limits
+        if self._background is None:
+            self._apply(limits)  # the next full draw (first paint, resize) uses them
+        else:
+            self._request_backdrop()
+
+    def show_data(self) -> None:
+        """Blit the data artists' current state onto the backdrop."""
         if self._background is not None:
             self.restore_region(self._background)
             self._blit_data()
@@ -150,22 +160,25 @@ class LiveCanvas(FigureCanvasQTAgg):
             FigureCanvasAgg(twin)
             self._twin = twin, _make_axes(twin, self._style_axes)
         job = (self._target, self.figure.dpi, tuple(self.figure.get_size_inches()))
-        _backdrop_thread.submit(_render_backdrop, *self._twin, job, weakref.ref(self))
+        try:
+            _backdrop_thread.submit(_render_backdrop, *self._twin, job, weakref.ref(self))
+        except RuntimeError:  # the application is quitting: no more backdrops
+            self._rendering = False
 
     def _show_backdrop(self, job: tuple, result) -> None:
         limits, dpi, size = job
         self._rendering = False
-        if isinstance(result, Exception):
+        if self._background is None or isinstance(result, Exception):
+            # Not drawn yet (a resize's full draw is on its way), or the render failed: draw here.
             self._apply(self._target)
-            self.draw()
+            if self._background is not None:
+                self.draw()
             self.backdrop_ready.emit()
             return
         if dpi == self.figure.dpi and size == tuple(self.figure.get_size_inches()):
             self._apply(limits)
-            if self._background is not None:  # else a resize's full draw is on its way
-                self._background = result
-                self.restore_region(result)
-                self._blit_data()
+            self._background = result
+            self.show_data()
         if self.limits() != self._target:
             self._request_backdrop()
         else:

@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
                              QWidget)
 
-from gui.live_canvas import LiveCanvas
+from gui.live_canvas import Limits, LiveCanvas
 from keras_models.images import save_figure, save_png, to_uint8
 
 TERMS = (("rec", "Reconstruction −log p(x|z)"), ("kl", "KL(q(z|x) ‖ p(z))"), ("nelbo", "NELBO and β-weighted loss"))
@@ -140,7 +141,8 @@ class FigurePanel(SavesPNG, QWidget):
         super().__init__(parent)
         self.file_stem = file_stem
         self._on_error = on_error
-        self.canvas = canvas or FigureCanvasQTAgg(Figure(figsize=figsize))
+        # figsize only sizes a canvas made here.
+        self.canvas = canvas if canvas is not None else FigureCanvasQTAgg(Figure(figsize=figsize))
         self.figure = self.canvas.figure
         self.canvas.setMinimumHeight(150)
         self.save_button = QPushButton("Save…")
@@ -166,18 +168,19 @@ class TermCanvas(LiveCanvas):
     the canvas: text is most of what drawing a backdrop costs.
     """
 
-    def __init__(self, term: str, keys: list[str], blit_delay_ms: int = 0) -> None:
-        super().__init__(style_loss_axes, figsize=(2.6, 2.4), blit_delay_ms=blit_delay_ms)
+    def __init__(self, term: str, keys: list[str]) -> None:
+        super().__init__(style_loss_axes, figsize=(2.6, 2.4))
         self.term = term
         self.lines = {key: draw_loss_line(self.ax, key) for key in keys}
         self.set_data_artists(self.lines.values())
 
-    def update_lines(self, data: dict[str, tuple[list[float], list[float]]], x_max: float) -> None:
+    def set_lines(self, data: dict[str, tuple[list[float], list[float]]], x_max: float) -> None:
+        """New data for the lines (shown by the next ``show_data``), and new limits if it needs them."""
         for key, line in self.lines.items():
             line.set_data(*data[key])
-        self.refresh(self._limits_for(x_max))
+        self.aim(self._limits_for(x_max))
 
-    def _limits_for(self, x_max: float):
+    def _limits_for(self, x_max: float) -> Limits:
         """The target limits, or new ones if the data left them or fills too little of them."""
         _, ylim = self.target_limits
         values = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in self.lines.values()])
@@ -214,7 +217,7 @@ def draw_loss_line(ax, key: str):
     return line
 
 
-def style_loss_axes(ax, title: str | None = None) -> None:
+def style_loss_axes(ax: Axes, title: str | None = None) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
     ax.tick_params(labelsize=7)
@@ -241,9 +244,7 @@ class LossPlot(SavesPNG, QWidget):
         self.file_stem = "losses"
         self._on_error = on_error
         self.canvases = {
-            # Each term's canvas blits 2 ms after the previous one: the three together took up
-            # to 30 ms of the GUI thread while training kept both cores busy.
-            term: TermCanvas(term, self._keys(term), blit_delay_ms=2 * i) for i, (term, _) in enumerate(TERMS)
+            term: TermCanvas(term, self._keys(term)) for term, title in TERMS
         }
         self.save_button = QPushButton("Save…")
         self.save_button.setToolTip("Save these plots as one PNG file")
@@ -266,6 +267,12 @@ class LossPlot(SavesPNG, QWidget):
         layout.addLayout(row, 1)
         self.lines = {key: line for c in self.canvases.values() for key, line in c.lines.items()}
         self.total_epochs = 1
+        # The canvases blit one per event, so the window handles other events between them: the
+        # three in a row took up to 30 ms of the GUI thread while training kept both cores busy.
+        self._to_blit: list[TermCanvas] = []
+        self._blit_timer = QTimer(self)
+        self._blit_timer.setSingleShot(True)
+        self._blit_timer.timeout.connect(self._blit_next)
         self.clear()
 
     @staticmethod
@@ -310,7 +317,17 @@ class LossPlot(SavesPNG, QWidget):
         data = self.line_data()
         x_max = max([self.total_epochs, *(r["epoch"] for r in self.history)])
         for canvas in self.canvases.values():
-            canvas.update_lines(data, x_max)
+            canvas.set_lines(data, x_max)
+            if canvas not in self._to_blit:
+                self._to_blit.append(canvas)
+        if not self._blit_timer.isActive():
+            self._blit_timer.start(0)
+
+    def _blit_next(self) -> None:
+        if self._to_blit:
+            self._to_blit.pop(0).show_data()
+        if self._to_blit:
+            self._blit_timer.start(0)  # started inside a timer event: it fires in a later pass
 
     def save_to(self, path: str | Path) -> Path:
         """Render the three plots into one PNG (a fresh figure: the live ones stay untouched)."""
@@ -327,13 +344,13 @@ class LossPlot(SavesPNG, QWidget):
                 add_loss_legend(ax, term)
         return save_figure(figure, path)
 
-def style_kl_axes(ax) -> None:
+def style_kl_axes(ax: Axes) -> None:
     ax.tick_params(labelsize=7)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
 
 
-def kl_limits(kl: np.ndarray, top: float):
+def kl_limits(kl: np.ndarray, top: float) -> Limits:
     """Keep the y limit while the tallest bar fills 40-100% of it, so most epochs only re-blit the bars."""
     finite = kl[np.isfinite(kl)]
     peak = float(finite.max()) if finite.size else 0.0

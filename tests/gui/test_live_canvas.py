@@ -1,16 +1,19 @@
 """Live plots: new axis limits are drawn off the GUI thread and look exactly like a full draw."""
+import threading
+
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from gui.widgets import KLBars, LossPlot, kl_limits
 
 
-def shown(qtbot, widget, canvas):
+def shown(qtbot, widget, canvas, size=(900, 320)):
     """Show ``widget`` and wait for ``canvas`` to be drawn the first time (the slow way, as on start-up)."""
     drawn = []
     canvas.mpl_connect("draw_event", drawn.append)
     qtbot.addWidget(widget)
-    widget.resize(900, 320)
+    widget.setFixedSize(*size)  # no later layout resize, which would draw in full again
     widget.show()
     qtbot.waitUntil(lambda: bool(drawn))
     return widget
@@ -61,6 +64,41 @@ def test_a_loss_that_keeps_falling_inside_its_margin_needs_no_new_backdrop(qtbot
         plot.add_epoch(dict(history(3, start=300.0)[-1], epoch=4, rec=266.0, val_rec=268.0))
     assert canvas.limits() == limits
     assert list(canvas.lines["rec"].get_xdata()) == [1, 2, 3, 4]
+
+
+def test_a_failed_background_render_is_drawn_on_the_gui_thread_instead(qtbot, monkeypatch):
+    plot = LossPlot(on_error=print)
+    canvas = plot.canvases["rec"]
+    shown(qtbot, plot, canvas)
+    agg_draw = FigureCanvasAgg.draw
+
+    def draw_fails_off_the_gui_thread(self):
+        if threading.current_thread() is not threading.main_thread():
+            raise MemoryError("no memory for the backdrop")
+        agg_draw(self)
+
+    monkeypatch.setattr(FigureCanvasAgg, "draw", draw_fails_off_the_gui_thread)
+    with qtbot.waitSignal(canvas.backdrop_ready, timeout=10_000):
+        plot.set_history(history(5, start=300.0), total_epochs=10)
+    assert canvas.limits() == canvas.target_limits and canvas.limits()[0] == (0.0, 10.0)
+    live = pixels(canvas)
+    canvas.draw()
+    np.testing.assert_array_equal(live, pixels(canvas))
+
+
+def test_a_resize_while_the_backdrop_is_drawn_ends_like_a_plot_drawn_at_the_new_size(qtbot):
+    plot = LossPlot(on_error=print)
+    canvas = plot.canvases["rec"]
+    shown(qtbot, plot, canvas)
+    plot.set_history(history(5, start=300.0), total_epochs=10)
+    plot.setFixedSize(1100, 400)  # the backdrop on its way has the old size
+
+    reference = LossPlot(on_error=print)
+    shown(qtbot, reference, reference.canvases["rec"], size=(1100, 400))
+    with qtbot.waitSignal(reference.canvases["rec"].backdrop_ready, timeout=10_000):
+        reference.set_history(history(5, start=300.0), total_epochs=10)
+    qtbot.waitUntil(lambda: np.array_equal(pixels(canvas), pixels(reference.canvases["rec"])), timeout=10_000)
+    assert canvas.limits() == canvas.target_limits and canvas.limits()[0] == (0.0, 10.0)
 
 
 def test_kl_bars_follow_the_values_and_keep_their_scale_while_it_fits(qtbot):
