@@ -37,7 +37,8 @@ class MainWindow(QMainWindow):
         self.runs_folder = Path("runs")
         self.reports_folder = Path("reports")
         self.model_info: dict | None = None
-        self.training = False
+        self.training = False  # any job of the worker: training, a study or an evaluation
+        self.evaluating = False
         self.tf_ready = False
         self.errors: list[str] = []
         self._message_box: QMessageBox | None = None
@@ -235,7 +236,10 @@ class MainWindow(QMainWindow):
     def stop_training(self) -> None:
         # Set directly: the worker's event loop is blocked inside fit.
         self.worker.stop_event.set()
-        self.progress.setFormat("stopping…")
+        if self.evaluating:
+            self.evaluation_label.setText("stopping…")
+        else:
+            self.progress.setFormat("stopping…")
 
     def start_study(self) -> None:
         if self.training or not self.tf_ready:
@@ -260,11 +264,14 @@ class MainWindow(QMainWindow):
             return
         self.worker.stop_event.clear()
         self._set_training(True)
+        self.evaluating = True
         self.evaluation_label.setText(f"evaluating with k = {self.study.k.value()}…")
         self.worker.evaluate_requested.emit(self.study.k.value())
 
     def _set_training(self, training: bool) -> None:
         self.training = training
+        if not training:
+            self.evaluating = False
         self.controls.set_training(training)
         self.study.set_busy(training)
         self._set_model_actions()
@@ -393,9 +400,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"training {word}; run saved in {result['run_dir']}", 15_000)
 
     def _on_job_failed(self, message: str) -> None:
+        if self.evaluating:
+            self.evaluation_label.setText("")
+        else:
+            self.progress.setFormat("failed")
         self._set_training(False)
-        self.progress.setFormat("failed")
-        self.evaluation_label.setText("")
         self.show_error(message)
 
     def _on_study_row(self, row: dict) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from typing import Any
 
 MODELS = ("vae", "bvae", "cvae")
@@ -53,7 +54,7 @@ class Stopped(Exception):
     """The user asked a long job (evaluation, classifier training) to stop; it left no result."""
 
 
-def check_stop(stop_event) -> None:
+def check_stop(stop_event: threading.Event | None) -> None:
     """Raise ``Stopped`` if ``stop_event`` (a ``threading.Event`` or None) is set."""
     if stop_event is not None and stop_event.is_set():
         raise Stopped

@@ -64,11 +64,13 @@ def read_saved_history(run_dir: str | Path) -> list[dict[str, float]]:
     state_path, metrics_path = run_dir / STATE_FILE, run_dir / METRICS_FILE
     try:
         saved_epoch = float(json.loads(state_path.read_text(encoding="utf-8"))["epoch"]) if state_path.exists() else 0
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except KeyError:
+        raise ValueError(f"unreadable {state_path}: it has no epoch") from None
+    except (OSError, ValueError, TypeError) as exc:
         raise ValueError(unreadable_message(state_path, exc)) from None
     try:
         rows = read_metrics(metrics_path)
-    except (OSError, ValueError, csv.Error) as exc:
+    except (OSError, ValueError, TypeError, csv.Error) as exc:  # TypeError: a row longer than the header
         raise ValueError(unreadable_message(metrics_path, exc)) from None
     if any("epoch" not in row for row in rows):
         raise ValueError(f"unreadable {metrics_path}: a row has no epoch")

@@ -135,13 +135,13 @@ class VAE(keras.Model):
         return z
 
     # ----- the ELBO, written once -------------------------------------------------------
-    def posterior(self, x, y):
+    def posterior(self, x: Any, y: Any) -> tuple[Any, Any]:
         """q(z|x) as float32 tensors (mean, log-variance); tensors in, so usable inside a tf.function."""
         stats = ops.cast(self.encoder(self.encoder_inputs(x, y)), "float32")
         z_mean, z_log_var = ops.split(stats, 2, axis=-1)
         return z_mean, z_log_var
 
-    def decoder_logits(self, z, y):
+    def decoder_logits(self, z: Any, y: Any) -> Any:
         """Bernoulli logits of p(x|z) as a float32 tensor; tensors in, so usable inside a tf.function."""
         return ops.cast(self.decoder(self.decoder_inputs(z, y)), "float32")
 

@@ -355,8 +355,8 @@ def metrics_csv_text(rows: list[dict[str, Any]]) -> str:
 
 
 # ----- the study -------------------------------------------------------------------------------------
-def _shape_text(images: np.ndarray) -> str:
-    return "×".join(str(side) for side in images.shape[1:])
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(str(side) for side in shape)
 
 
 def run_study(config: StudyConfig, data: DataSplit | None = None, test_set: tuple[np.ndarray, np.ndarray] | None = None,
@@ -378,10 +378,10 @@ def run_study(config: StudyConfig, data: DataSplit | None = None, test_set: tupl
     if data is None:
         data = load_dataset(config.training.dataset, config.training.data_dir)
     if test_set is not None:
-        if test_set[0].shape[1:] != data.train_x.shape[1:]:
+        if test_set[0].shape[1:] != data.image_shape:
             # Checked now: otherwise the study would train every model before failing.
-            raise ValueError(f"the test images are {_shape_text(test_set[0])} but {data.name} trains on "
-                             f"{_shape_text(data.train_x)}")
+            raise ValueError(f"the test images are {_shape_text(test_set[0].shape[1:])} but {data.name} "
+                             f"trains on {_shape_text(data.image_shape)}")
         data = dataclasses.replace(data, val_x=test_set[0], val_y=test_set[1], val_factors=None)
     if config.test_images is not None:
         n = config.test_images

@@ -264,6 +264,7 @@ def test_stop_ends_an_evaluation_and_leaves_the_window_usable(qtbot, window):
         assert window.controls.stop_button.isEnabled()
         window.controls.stop_button.click()
     assert "stopped" in window.statusBar().currentMessage()
+    assert window.progress.format() == "finished after epoch 1"  # the training's outcome, untouched
     assert window.evaluate_button.isEnabled() and window.controls.train_button.isEnabled()
     assert not (window.run_dir / "evaluation.json").exists()
 

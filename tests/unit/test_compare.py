@@ -161,8 +161,10 @@ def test_folder_without_config_is_not_a_run(tmp_path):
     (lambda run: (run / "config.json").write_text('{"config": {"model": "bvae", "beta": "lots"}}'), "config.json"),
     (lambda run: (run / "metrics.csv").write_text("epoch,val_kl\n1,many\n"), "metrics.csv"),
     (lambda run: (run / "metrics.csv").write_text("val_kl\n1.5\n"), "metrics.csv"),
+    (lambda run: (run / "metrics.csv").write_text("epoch,val_kl\n1,2,3\n"), "metrics.csv"),
     (lambda run: (run / "evaluation.json").write_text('{"iwae_nll": "low"}'), "evaluation.json"),
     (lambda run: (run / "checkpoint.json").write_text('{"epoch": '), "checkpoint.json"),
+    (lambda run: (run / "checkpoint.json").write_text('{"step": 2}'), "checkpoint.json"),
     (lambda run: (run / "grids" / "traversal_dim3.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated"),
      "grids/traversal_dim3.png"),
 ])

@@ -134,6 +134,7 @@ def test_a_study_stopped_while_its_classifier_trains_writes_a_report_without_mod
     result = run_study(config, data=tiny_split, stop_event=stop, classifier_cache=tmp_path / "cache")
     assert result.stopped and result.rows == []
     assert "stopped before any model finished" in (result.report_dir / "report.md").read_text()
+    assert not (tmp_path / "cache").exists()  # the classifier stopped within a batch: nothing was cached
     assert not (result.report_dir / "runs").exists()
 
 
