@@ -220,6 +220,8 @@ def kl_bars_figure(kl_by_model: dict[str, np.ndarray], titles: dict[str, str]) -
 # ----- conclusions, from the numbers ------------------------------------------------------------
 def _trend(values: list[float], betas: list[float]) -> str:
     diffs = np.diff(values)
+    if np.all(diffs == 0):
+        return "stayed level"
     if np.all(diffs > 0):
         return "rose steadily"
     if np.all(diffs < 0):

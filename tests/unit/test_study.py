@@ -44,6 +44,12 @@ def test_non_monotonic_numbers_are_described_as_such():
     assert "Fréchet distance of samples to test images did not move one way (lowest at β = 1, highest at β = 10)" in text
 
 
+def test_equal_numbers_stayed_level():
+    rows = [_row("vae", 1.0, 110.0, 20.0, 120.0, 10, 10.0), _row("bvae", 4.0, 130.0, 12.0, 135.0, 10, 20.0)]
+    text = "\n".join(conclusions(rows))
+    assert "the number of active units stayed level: 10 (β = 1), 10 (β = 4)." in text
+
+
 def test_markdown_and_html_carry_the_same_content():
     doc = [("h1", "Title"), ("p", "a < b"), ("list", ["one", "two"]), ("table", ["x", "y"], [["1", "2"]]),
            ("img", "figures/f.png", "caption")]
