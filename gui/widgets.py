@@ -168,9 +168,8 @@ class TermCanvas(LiveCanvas):
     the canvas: text is most of what drawing a backdrop costs.
     """
 
-    def __init__(self, term: str, keys: list[str]) -> None:
+    def __init__(self, keys: list[str]) -> None:
         super().__init__(style_loss_axes, figsize=(2.6, 2.4))
-        self.term = term
         self.lines = {key: draw_loss_line(self.ax, key) for key in keys}
         self.set_data_artists(self.lines.values())
 
@@ -243,9 +242,7 @@ class LossPlot(SavesPNG, QWidget):
         super().__init__(parent)
         self.file_stem = "losses"
         self._on_error = on_error
-        self.canvases = {
-            term: TermCanvas(term, self._keys(term)) for term, title in TERMS
-        }
+        self.canvases = {term: TermCanvas(self._keys(term)) for term, _ in TERMS}
         self.save_button = QPushButton("Save…")
         self.save_button.setToolTip("Save these plots as one PNG file")
         self.save_button.clicked.connect(self._save_clicked)
