@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
-import threading
 import zipfile
 from pathlib import Path
 
@@ -22,9 +20,10 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from keras_models.config import check_stop
+from keras_models.callbacks import StopOnRequest
+from keras_models.events import JobState
 from keras_models.data import DataSplit, make_pipeline
-from keras_models.files import atomic_path, write_text_atomic
+from keras_models.files import atomic_path, cache_home, write_text_atomic
 from keras_models.models import NUM_CLASSES
 
 FEATURE_LAYER = "features"
@@ -87,20 +86,11 @@ def default_epochs(n_train: int) -> int:
     return max(2, -(-MIN_IMAGES_SEEN // max(n_train, 1)))
 
 
-class _StopOnEvent(keras.callbacks.Callback):
-    def __init__(self, stop_event: threading.Event | None) -> None:
-        super().__init__()
-        self.stop_event = stop_event
-
-    def on_train_batch_end(self, batch, logs=None) -> None:
-        check_stop(self.stop_event)  # raising leaves fit at once; stop_training would finish the epoch
-
-
 def train_classifier(data: DataSplit, epochs: int | None = None, seed: int = 0, batch_size: int = 128,
-                     stop_event: threading.Event | None = None) -> TrainedClassifier:
+                     state: JobState | None = None) -> TrainedClassifier:
     """Train on ``data``'s training split and measure accuracy on its validation split.
 
-    Setting ``stop_event`` raises ``Stopped`` after the batch in progress.
+    A stop requested on ``state`` raises ``Stopped`` after the batch in progress.
     """
     epochs = default_epochs(len(data.train_x)) if epochs is None else epochs
     model = build_classifier(data.image_shape, seed)
@@ -108,15 +98,14 @@ def train_classifier(data: DataSplit, epochs: int | None = None, seed: int = 0, 
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     batches = make_pipeline(data.train_x, data.train_y, batch_size, shuffle=True, seed=seed)
     # The pipeline does the shuffling.
-    model.fit(batches, epochs=epochs, shuffle=False, verbose=0, callbacks=[_StopOnEvent(stop_event)])
+    model.fit(batches, epochs=epochs, shuffle=False, verbose=0, callbacks=[StopOnRequest(state)])
     predicted = _batched(model, data.val_x, batch_size=1000).argmax(axis=1)
     return TrainedClassifier(model, data.name, test_accuracy=float(np.mean(predicted == data.val_y)))
 
 
 # ----- cache --------------------------------------------------------------------------------------
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "vae-studio" / "classifiers"
+    return cache_home("classifiers")
 
 
 def file_safe(name: str) -> str:
@@ -137,7 +126,7 @@ def data_fingerprint(data: DataSplit) -> str:
 
 
 def load_or_train_classifier(data: DataSplit, cache_dir: str | Path | None = None, epochs: int | None = None,
-                             seed: int = 0, stop_event: threading.Event | None = None) -> TrainedClassifier:
+                             seed: int = 0, state: JobState | None = None) -> TrainedClassifier:
     """The classifier for ``data``, from the cache when one was trained on the same
     data, otherwise trained now and cached (model and a JSON of its test accuracy).
 
@@ -154,7 +143,7 @@ def load_or_train_classifier(data: DataSplit, cache_dir: str | Path | None = Non
             return TrainedClassifier(model, data.name, float(info["test_accuracy"]))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         pass  # missing or unreadable: train below
-    classifier = train_classifier(data, epochs=epochs, seed=seed, stop_event=stop_event)
+    classifier = train_classifier(data, epochs=epochs, seed=seed, state=state)
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(model_path) as tmp:
         classifier.model.save(tmp)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import threading
 from typing import Any
 
 MODELS = ("vae", "bvae", "cvae")
@@ -44,20 +43,28 @@ def format_cell(row: dict[str, Any], key: str) -> str:
 
 TRAVERSAL_RANGE = 3.0
 TRAVERSAL_STEPS = 11
+# The CVAE classes drawn when the user names none, and the latent dimension a single
+# traversal sweeps: dimension 6, or the last one of a smaller code.
+DEFAULT_CLASSES = (1, 4, 9)
+DEFAULT_TRAVERSE_DIM = 6
+# A latent dimension is active when the variance over images of its posterior mean
+# E_q[z|x] exceeds this (Burda et al. 2016): an inactive one says the same whatever the image.
+ACTIVE_UNIT_THRESHOLD = 0.01
+
+
+def default_traverse_dim(latent_dim: int) -> int:
+    return min(DEFAULT_TRAVERSE_DIM, latent_dim - 1)
 
 
 class ConfigError(ValueError):
     """A setting has a value the tool cannot use; the message names it."""
 
 
-class Stopped(Exception):
-    """The user asked a long job (evaluation, classifier training) to stop; it left no result."""
-
-
-def check_stop(stop_event: threading.Event | None) -> None:
-    """Raise ``Stopped`` if ``stop_event`` (a ``threading.Event`` or None) is set."""
-    if stop_event is not None and stop_event.is_set():
-        raise Stopped
+def check_whole_number(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` if it is an int (not a bool) >= ``minimum``; else ConfigError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return value
 
 
 def check_dataset_name(name: str) -> str:
@@ -107,9 +114,7 @@ class TrainConfig:
                 f"the vanilla VAE has beta = 1, got beta = {self.beta:g}: use -m bvae for other values"
             )
         for name in ("epochs", "batch_size", "latent_dim", "ckpt_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name.replace('_', ' ')} must be a whole number >= 1, got {value!r}")
+            check_whole_number(name.replace("_", " "), getattr(self, name))
         if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
                 and 0 < self.learning_rate < 10):
             raise ConfigError(f"learning rate must be a number in (0, 10), got {self.learning_rate!r}")
@@ -120,8 +125,7 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
         check_dataset_name(self.dataset)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
+        check_whole_number("seed", self.seed, minimum=0)
         return self
 
     @property
@@ -154,7 +158,7 @@ class ViewRequest:
     image_index: int = 0
     rows: int = 6
     seed: int = 0
-    classes: tuple[int, ...] = (1, 4, 9)
+    classes: tuple[int, ...] = DEFAULT_CLASSES
     per_class: int = 10
     style_images: int = 6
     sort_by_kl: bool = False

@@ -14,7 +14,6 @@ which never exceeds log p(x) in expectation and approaches it as k grows.
 from __future__ import annotations
 
 import math
-import threading
 import warnings
 import weakref
 from typing import Any
@@ -25,7 +24,7 @@ import tensorflow as tf
 
 from keras_models import classifier as digit_classifier
 from keras_models import losses
-from keras_models.config import check_stop
+from keras_models.events import JobState, check_stop
 from keras_models.data import binarize_fixed
 from keras_models.models import EVAL_SEED, NUM_CLASSES, VAE
 
@@ -126,7 +125,7 @@ def _chunk_function(model: VAE):
 
 def likelihood_bounds(model: VAE, images: np.ndarray, labels: np.ndarray | None = None, k: int = 1000,
                       seed: int = EVAL_SEED, batch_images: int | None = None,
-                      stop_event: threading.Event | None = None) -> dict[str, np.ndarray]:
+                      state: JobState | None = None) -> dict[str, np.ndarray]:
     """Per-image numbers from one pass of ``k`` draws z ~ q(z|x), in nats:
 
     - ``nll``: the IWAE estimate of −log p(x);
@@ -138,7 +137,7 @@ def likelihood_bounds(model: VAE, images: np.ndarray, labels: np.ndarray | None 
     ``images`` are binary {0, 1} float32 ``(n, 28, 28, 1)``; ``labels`` are needed for
     a conditional model. The numbers are repeatable for a given ``seed`` and
     ``batch_images`` (images per decoder call; by default as many as keep one call
-    near ``DECODER_ROWS`` image-sample pairs). Setting ``stop_event`` raises ``Stopped``
+    near ``DECODER_ROWS`` image-sample pairs). A stop requested on ``state`` raises ``Stopped``
     after the decoder call in progress.
     """
     if k < 1:
@@ -157,7 +156,7 @@ def likelihood_bounds(model: VAE, images: np.ndarray, labels: np.ndarray | None 
         x_batch, y_batch = tf.constant(images[start:stop]), tf.constant(y[start:stop])
         lse = np.full(stop - start, -np.inf)
         for done in range(0, k, samples_per_call):
-            check_stop(stop_event)
+            check_stop(state)
             chunk = min(samples_per_call, k - done)
             chunk_lse, chunk_sum, chunk_rec, chunk_kl = chunk_terms(
                 x_batch, y_batch, tf.constant(chunk, tf.int32), tf.constant([seed, call], tf.int32))
@@ -229,7 +228,7 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
 
 def evaluate(model: VAE, val_images: np.ndarray, val_labels: np.ndarray, k: int = 1000,
              seed: int = EVAL_SEED, classifier: digit_classifier.TrainedClassifier | None = None,
-             n_samples: int | None = None, stop_event: threading.Event | None = None) -> dict[str, Any]:
+             n_samples: int | None = None, state: JobState | None = None) -> dict[str, Any]:
     """Every number of the β-study table for one model, measured on the test images.
 
     ``val_images`` are grey levels in [0, 1]; they are binarised once with
@@ -244,14 +243,14 @@ def evaluate(model: VAE, val_images: np.ndarray, val_labels: np.ndarray, k: int 
     the grey test images: ``frechet_distance`` between the classifier's features of the
     two (decoder means against test images, as usual for MNIST), and for a CVAE
     ``class_accuracy``, the fraction of samples the classifier puts in the requested class.
-    Numbers that are not measured are None. Setting ``stop_event`` raises ``Stopped``
+    Numbers that are not measured are None. A stop requested on ``state`` raises ``Stopped``
     within one decoder call.
     """
     val_images = np.asarray(val_images, dtype="float32")
     binary = binarize_fixed(val_images, seed)
     labels = val_labels if model.conditional else None
-    bounds = likelihood_bounds(model, binary, labels, k, seed + 1, stop_event=stop_event)
-    check_stop(stop_event)
+    bounds = likelihood_bounds(model, binary, labels, k, seed + 1, state=state)
+    check_stop(state)
     count, variance = active_units(model, binary, labels)
     rec, kl, nll = (float(bounds[name].mean()) for name in ("rec", "kl", "nll"))
     result: dict[str, Any] = {
@@ -272,7 +271,7 @@ def evaluate(model: VAE, val_images: np.ndarray, val_labels: np.ndarray, k: int 
     if classifier is not None:
         n_samples = len(val_images) if n_samples is None else n_samples
         sample_labels = np.arange(n_samples) % NUM_CLASSES if model.conditional else None
-        check_stop(stop_event)
+        check_stop(state)
         generated = model.sample(n_samples, sample_labels, seed=seed + 2)
         result["protocol"]["generated"] = n_samples
         result["frechet_distance"] = frechet_distance(digit_classifier.features(classifier, generated),

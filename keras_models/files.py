@@ -19,6 +19,21 @@ EVALUATION_FILE = "evaluation.json"
 GRIDS_DIR = "grids"
 
 
+CACHE_ENV = "VAE_STUDIO_CACHE"
+
+
+def cache_home(subfolder: str = "") -> Path:
+    """Where the tool keeps what it can always rebuild (shapes renders, evaluation classifiers).
+
+    ``$VAE_STUDIO_CACHE`` when set, else ``$XDG_CACHE_HOME/vae-studio``, else
+    ``~/.cache/vae-studio``; ``subfolder`` is joined on. Nothing is created here.
+    """
+    base = os.environ.get(CACHE_ENV)
+    if not base:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vae-studio"
+    return Path(base).expanduser() / subfolder
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds.

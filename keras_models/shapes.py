@@ -23,14 +23,13 @@ uint8 ``.npy`` files (0 or 255 at 64 × 64), which ``numpy.load`` can memory-map
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from keras_models.data import DataSplit, to_images
-from keras_models.files import atomic_path
+from keras_models.files import atomic_path, cache_home
 
 factor_names = ("shape", "scale", "orientation", "x_position", "y_position")
 factor_sizes = (3, 6, 40, 32, 32)
@@ -243,9 +242,7 @@ def sample_images(n: int, rng: np.random.Generator, fixed_factor: int | None = N
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/vae-studio/shapes``, or ``~/.cache/vae-studio/shapes``."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "vae-studio" / "shapes"
+    return cache_home("shapes")
 
 
 def cache_path(size: int, cache_dir: str | Path | None = None) -> Path:

@@ -4,7 +4,7 @@ import shutil
 import keras
 import pytest
 
-from tests.conftest import run_main, write_idx
+from tests.helpers import run_main, write_idx
 
 
 def snapshot(folder):

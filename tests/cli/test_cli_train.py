@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.conftest import run_main
+from tests.helpers import run_main
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ import weakref
 import pytest
 from PyQt6.QtCore import QThread
 
-from tests.conftest import make_digits
+from tests.helpers import make_digits
 
 READY_TIMEOUT_MS = 120_000
 
@@ -50,20 +50,3 @@ def window(qtbot, tmp_path, tiny_data):
         win.start_worker()
     yield win
     win.close()
-
-
-def set_quick_settings(win, model="bvae", epochs=1, batch_size=50, beta=1.0):
-    controls = win.controls
-    controls.model.setCurrentIndex(controls.model.findData(model))
-    if model != "vae":
-        controls.beta.setValue(beta)
-    controls.epochs.setValue(epochs)
-    controls.batch_size.setValue(batch_size)
-    controls.latent_dim.setValue(4)
-    controls.precision.setCurrentText("float32")
-
-
-def train_and_wait(qtbot, win, timeout=120_000):
-    with qtbot.waitSignal(win.worker.signals.finished, timeout=timeout) as blocker:
-        win.controls.train_button.click()
-    return blocker.args[0]

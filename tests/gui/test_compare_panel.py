@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from keras_models.compare import load_run_summary, traversal_stack
-from tests.unit.test_compare import EVALUATION, write_fake_run
+from tests.helpers import EVALUATION, write_fake_run
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@ import numpy as np
 from PIL import Image
 from PyQt6.QtCore import Qt
 
-from tests.gui.conftest import set_quick_settings, train_and_wait
+from tests.helpers import set_quick_settings, train_and_wait
 
 TIMEOUT = 120_000
 

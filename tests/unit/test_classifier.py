@@ -9,9 +9,9 @@ from keras_models.classifier import (
     TrainedClassifier, build_classifier, default_cache_dir, default_epochs, features, file_safe,
     load_or_train_classifier, predict,
 )
-from keras_models.config import Stopped
+from keras_models.events import Stopped
 from keras_models.data import DataSplit
-from tests.conftest import StopAfter, make_digits
+from tests.helpers import StopAfter, make_digits
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def refuse_training(*args, **kwargs):
 
 def quick_training(calls):
     """A stand-in for train_classifier that records its calls and skips the training."""
-    def train(data, epochs=None, seed=0, stop_event=None):
+    def train(data, epochs=None, seed=0, state=None):
         calls.append(data.name)
         return TrainedClassifier(build_classifier(data.image_shape, seed), data.name, test_accuracy=0.25)
     return train
@@ -100,6 +100,6 @@ def test_small_training_sets_get_more_epochs():
 def test_stop_ends_classifier_training_within_a_batch_and_caches_nothing(split, tmp_path):
     stop = StopAfter(5)
     with pytest.raises(Stopped):
-        load_or_train_classifier(split, cache_dir=tmp_path / "cache", epochs=4, stop_event=stop)
+        load_or_train_classifier(split, cache_dir=tmp_path / "cache", epochs=4, state=stop)
     assert stop.looks == 5  # 4 epochs of 5 batches would have looked 20 times
     assert not (tmp_path / "cache").exists()

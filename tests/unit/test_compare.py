@@ -7,53 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers import EVALUATION, traversal_png, write_fake_run
+
 from keras_models.compare import (PAD_VALUE, SEPARATOR_HEIGHT, SEPARATOR_VALUE, RunFolderError, comparison_table,
                                   load_run_summary, shared_traversal, traversal_stack)
-
-METRIC_COLUMNS = ["epoch", "loss", "rec", "kl", "nelbo", "val_loss", "val_rec", "val_kl", "val_nelbo", "time_s"]
-EVALUATION = {"nelbo": 101.5, "rec": 90.0, "kl": 11.5, "iwae_nll": 97.25, "elbo_gap": 4.25, "active_units": 3,
-              "latent_dim": 4, "frechet_distance": 12.3, "class_accuracy": None,
-              "protocol": {"k": 1000, "binarisation": "fixed, seed 0", "images": 500}}
-
-
-def traversal_png(path, rows: int, cols: int, value: float, image_size: int = 6) -> np.ndarray:
-    """Write a grid of ``rows`` x ``cols`` flat images the way the trainer does (2x enlarged); return the grid."""
-    grid = np.full((rows * (image_size + 2) + 2, cols * (image_size + 2) + 2), PAD_VALUE, dtype="float32")
-    for r in range(rows):
-        for c in range(cols):
-            top, left = 2 + r * (image_size + 2), 2 + c * (image_size + 2)
-            grid[top:top + image_size, left:left + image_size] = value
-    pixels = (grid * 255 + 0.5).astype("uint8").repeat(2, axis=0).repeat(2, axis=1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels, mode="L").save(path)
-    return grid
-
-
-def write_fake_run(folder, model="bvae", beta=4.0, latent_dim=4, epochs=3, evaluation=None,
-                   traversals=(("traversal_dim3", 2, 11), ("traversal_all_dims", 4, 11)), shade=0.5,
-                   saved_epoch=None):
-    """A run folder as TrainingSession writes it, without training: losses fall with the epoch."""
-    folder.mkdir(parents=True)
-    config = {"model": model, "beta": beta, "epochs": epochs, "batch_size": 100, "latent_dim": latent_dim,
-              "learning_rate": 0.001, "dataset": "mnist-5k", "data_dir": None, "seed": 0, "arch": "mlp",
-              "ckpt_every": 1, "precision": "auto", "out": str(folder.parent)}
-    (folder / "config.json").write_text(json.dumps({
-        "config": config, "data": {"name": "mnist-5k", "train": 4500, "validation": 500, "notice": None},
-        "versions": {"python": "3.11"}, "created": "2026-11-24T15:30:00"}))
-    lines = [",".join(METRIC_COLUMNS)]
-    for epoch in range(1, epochs + 1):
-        rec, kl = 200.0 - 10 * epoch, 5.0 + epoch / beta
-        lines.append(",".join(str(v) for v in (epoch, rec + beta * kl, rec, kl, rec + kl,
-                                               rec + 2 + beta * kl, rec + 2, kl, rec + 2 + kl, 0.5)))
-    (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
-    if epochs:
-        (folder / "checkpoint.json").write_text(json.dumps({"epoch": epochs if saved_epoch is None else saved_epoch}))
-    if evaluation is not None:
-        (folder / "evaluation.json").write_text(json.dumps(evaluation))
-    for stem, rows, cols in traversals:
-        traversal_png(folder / "grids" / f"{stem}.png", rows, cols, shade)
-    return folder
-
 
 def test_summary_holds_label_settings_history_and_evaluation(tmp_path):
     run = write_fake_run(tmp_path / "2026-11-24_1530_bvae_b4", evaluation=EVALUATION)

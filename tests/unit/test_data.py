@@ -10,7 +10,7 @@ import pytest
 from keras_models import data
 from keras_models.config import ConfigError
 from keras_models.data import DataError, DatasetUnavailable
-from tests.conftest import idx_bytes, write_digits_idx, write_idx
+from tests.helpers import idx_bytes, write_digits_idx, write_idx
 
 
 # ----- reading IDX files -------------------------------------------------------------------------

@@ -5,14 +5,14 @@ import pytest
 
 from keras_models import losses
 from keras_models.classifier import TrainedClassifier, build_classifier
-from keras_models.config import Stopped
+from keras_models.events import Stopped
 from keras_models.data import binarize_fixed
 from keras_models.evaluation import (
     bernoulli_nll_samples, evaluate, frechet_distance, iwae_nll, likelihood_bounds, nelbo_terms,
 )
 from keras_models.evaluation import active_units as count_active_units
 from keras_models.models import NUM_CLASSES, VAE, ConditionalVAE
-from tests.conftest import StopAfter, make_digits
+from tests.helpers import StopAfter, make_digits
 
 LATENT = 4
 
@@ -184,10 +184,10 @@ def test_a_stop_request_ends_the_bound_within_one_decoder_call(trained_vae, test
     stop = StopAfter(3)
     with pytest.raises(Stopped):
         # 40 images, 10 per call with all 50 draws: four decoder calls, stopped before the third.
-        likelihood_bounds(trained_vae, images, k=50, batch_images=10, stop_event=stop)
+        likelihood_bounds(trained_vae, images, k=50, batch_images=10, state=stop)
     assert stop.looks == 3
 
 
 def test_evaluate_stops_when_asked_before_it_starts(trained_vae, test_images):
     with pytest.raises(Stopped):
-        evaluate(trained_vae, test_images[0], test_images[1], k=5, stop_event=StopAfter(1))
+        evaluate(trained_vae, test_images[0], test_images[1], k=5, state=StopAfter(1))

@@ -6,7 +6,7 @@ from PIL import Image
 from keras_models import grids
 from keras_models.images import PAD, PAD_VALUE, save_png, tile, to_uint8
 from keras_models.models import VAE, ConditionalVAE, sigmoid
-from tests.conftest import make_digits
+from tests.helpers import make_digits
 
 LATENT = 4
 

@@ -6,7 +6,7 @@ import pytest
 from keras import ops
 
 from keras_models import losses
-from tests.conftest import make_digits, small_config
+from tests.helpers import make_digits, small_config
 
 
 def np_(tensor):

@@ -5,7 +5,7 @@ import pytest
 from keras import ops
 
 from keras_models.models import NUM_CLASSES, VAE, ConditionalVAE, build_model, resolve_precision
-from tests.conftest import make_digits, small_config
+from tests.helpers import make_digits, small_config
 
 LATENT = 3
 

@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_models.data import make_pipeline
 from keras_models.models import VAE, ConditionalVAE, build_model
-from tests.conftest import make_digits, small_config
+from tests.helpers import make_digits, small_config
 
 
 def trained(tmp_path, model_name):

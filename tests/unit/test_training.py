@@ -16,7 +16,7 @@ from keras_models.models import VAE, ConditionalVAE
 from keras_models.training import (METRIC_COLUMNS, RunError, TrainingDiverged, TrainingListener,
                                    TrainingSession, create_run_dir, load_model_file,
                                    metrics_csv_text, read_run, summary_line)
-from tests.conftest import small_config
+from tests.helpers import small_config
 
 
 class Recorder(TrainingListener):

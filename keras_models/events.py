@@ -1,0 +1,150 @@
+"""The job interface between the core and any front end: typed progress events and
+one state object per job.
+
+A job (a training, an evaluation, a study) gets a ``JobState``. It reports what
+happens as the dataclasses below, holding plain Python values and numpy arrays,
+and looks at the state's stop flag between units of work. The window turns the
+events into signals; the command line prints them. No TensorFlow here: the
+window imports this module before TensorFlow has loaded.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any, Callable, Union
+
+import numpy as np
+
+
+class Stopped(Exception):
+    """The job was asked to stop; what it had not finished left no result."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunStarted:
+    """A training session is about to run its first batch."""
+
+    run_dir: str
+    data: str  # a description such as "mnist-5k: 4,500 training and 500 validation images"
+    notice: str | None
+    epochs: int
+    initial_epoch: int
+    steps: int  # batches per epoch
+    config: dict[str, Any]
+    history: list[dict[str, float]]  # the epochs already trained (resume)
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchProgress:
+    """A few times an epoch: where training is, its running train metrics and the time left."""
+
+    epoch: int
+    epochs: int
+    batch: int
+    steps: int
+    logs: dict[str, float]
+    eta_s: float
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochPictures:
+    """What the window draws after an epoch: fixed reconstructions and prior samples, and the
+    mean KL of each latent dimension with the number of active units."""
+
+    reconstructions: np.ndarray
+    samples: np.ndarray
+    kl_per_dim: np.ndarray
+    active_units: int
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochDone:
+    """An epoch ended; ``record`` is its metrics.csv row. ``pictures`` only when the job asked for them."""
+
+    record: dict[str, float]
+    pictures: EpochPictures | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class StageStarted:
+    """A long job began a new step; ``fraction`` of the whole job is done."""
+
+    text: str
+    fraction: float
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyRow:
+    """One model of a study is trained and measured: its row of the metrics table."""
+
+    row: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyFigure:
+    """A study wrote a figure."""
+
+    name: str
+    path: str
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationDone:
+    """A model was measured; ``path`` is the evaluation.json written, if any."""
+
+    numbers: dict[str, Any]
+    path: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Notice:
+    """Something the user should know that is not an error, e.g. an offline fallback."""
+
+    text: str
+
+
+Event = Union[RunStarted, BatchProgress, EpochDone, StageStarted, StudyRow, StudyFigure, EvaluationDone, Notice]
+
+
+class JobState:
+    """One job's stop flag and reporting channel.
+
+    ``on_event`` receives every event on the job's own thread. ``on_model``, when
+    given, is called there too, with the model being trained, after each
+    reported batch: a front end may draw from it between batches but must not
+    change it. ``wants_pictures`` asks training to attach ``EpochPictures`` to
+    each ``EpochDone``. ``request_stop`` may be called from any thread.
+    """
+
+    def __init__(self, on_event: Callable[[Event], None] | None = None,
+                 on_model: Callable[[Any], None] | None = None, wants_pictures: bool = False) -> None:
+        self._stop = threading.Event()
+        self._on_event = on_event
+        self._on_model = on_model
+        self.wants_pictures = wants_pictures
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def check_stop(self) -> None:
+        """Raise ``Stopped`` if a stop was asked for."""
+        if self.stop_requested:
+            raise Stopped
+
+    def report(self, event: Event) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def show_model(self, model: Any) -> None:
+        if self._on_model is not None:
+            self._on_model(model)
+
+
+def check_stop(state: JobState | None) -> None:
+    """``state.check_stop()`` for code that may run without a job (``state`` None)."""
+    if state is not None:
+        state.check_stop()

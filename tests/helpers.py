@@ -1,0 +1,173 @@
+"""Helpers shared by the test suites: synthetic data, IDX files, quick settings, CLI and window drivers.
+
+Fixtures live in the conftest files; everything a test imports lives here.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from keras_models.events import JobState
+from keras_models.images import PAD_VALUE
+
+
+def make_digits(n: int, seed: int = 0, size: int = 28) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic 'digits': class c is a bright bar at a class-specific row, plus noise.
+
+    Learnable in a few hundred steps, so tests can check that a model learns.
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype("int32")
+    images = rng.uniform(0.0, 0.1, (n, size, size, 1)).astype("float32")
+    for i, c in enumerate(labels):
+        row = 3 + 2 * int(c)
+        images[i, row:row + 3, 4:24, 0] = rng.uniform(0.8, 1.0)
+    return images, labels
+
+
+class StopAfter(JobState):
+    """A job state whose stop flag reads as set from its ``checks``-th look on, and counts the looks."""
+
+    def __init__(self, checks: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.checks, self.looks = checks, 0
+
+    @property
+    def stop_requested(self) -> bool:
+        self.looks += 1
+        return self.looks >= self.checks
+
+
+IDX_TYPE_CODES = {np.dtype("uint8"): 0x08, np.dtype("int8"): 0x09, np.dtype(">i2"): 0x0B,
+                  np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """The IDX encoding of ``array``: zero, zero, type code, rank, big-endian sizes, data."""
+    array = np.asarray(array)
+    dtype = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
+    header = bytes([0, 0, IDX_TYPE_CODES[dtype], array.ndim])
+    header += np.asarray(array.shape, dtype=">u4").tobytes()
+    return header + array.astype(dtype).tobytes()
+
+
+def write_idx(path, array: np.ndarray):
+    """Write ``array`` as an IDX file, gzip-compressed when the name ends in .gz."""
+    import gzip
+    from pathlib import Path
+
+    path = Path(path)
+    raw = idx_bytes(array)
+    path.write_bytes(gzip.compress(raw) if path.suffix == ".gz" else raw)
+    return path
+
+
+def write_digits_idx(folder, n_train: int = 200, n_val: int = 60, gz: bool = False):
+    """A folder holding the four MNIST-layout IDX files of synthetic digits; returns the arrays."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    train_x, train_y = make_digits(n_train, seed=3)
+    val_x, val_y = make_digits(n_val, seed=4)
+    arrays = {
+        "train-images-idx3-ubyte": (train_x[..., 0] * 255).round().astype("uint8"),
+        "train-labels-idx1-ubyte": train_y.astype("uint8"),
+        "t10k-images-idx3-ubyte": (val_x[..., 0] * 255).round().astype("uint8"),
+        "t10k-labels-idx1-ubyte": val_y.astype("uint8"),
+    }
+    for stem, array in arrays.items():
+        write_idx(folder / (stem + suffix), array)
+    return arrays
+
+
+def small_config(out, **overrides):
+    """A quick, validated TrainConfig: small latent space, small batches, float32 arithmetic."""
+    from keras_models.config import TrainConfig
+
+    values = dict(model="bvae", beta=1.0, epochs=1, batch_size=50, latent_dim=4,
+                  precision="float32", dataset="mnist-5k", out=str(out))
+    values.update(overrides)
+    return TrainConfig(**values).validate()
+
+
+def run_main(argv):
+    """Run ``main.main(argv)`` in-process; return (exit status, stdout, stderr)."""
+    import contextlib
+    import io
+
+    import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main.main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse errors
+            status = exc.code
+    return status, out.getvalue(), err.getvalue()
+
+
+def set_quick_settings(win, model="bvae", epochs=1, batch_size=50, beta=1.0):
+    controls = win.controls
+    controls.model.setCurrentIndex(controls.model.findData(model))
+    if model != "vae":
+        controls.beta.setValue(beta)
+    controls.epochs.setValue(epochs)
+    controls.batch_size.setValue(batch_size)
+    controls.latent_dim.setValue(4)
+    controls.precision.setCurrentText("float32")
+
+
+def train_and_wait(qtbot, win, timeout=120_000):
+    with qtbot.waitSignal(win.worker.signals.finished, timeout=timeout) as blocker:
+        win.controls.train_button.click()
+    return blocker.args[0]
+
+
+# ----- fake run folders, for the compare views -----------------------------------------------
+METRIC_COLUMNS = ["epoch", "loss", "rec", "kl", "nelbo", "val_loss", "val_rec", "val_kl", "val_nelbo", "time_s"]
+EVALUATION = {"nelbo": 101.5, "rec": 90.0, "kl": 11.5, "iwae_nll": 97.25, "elbo_gap": 4.25, "active_units": 3,
+              "latent_dim": 4, "frechet_distance": 12.3, "class_accuracy": None,
+              "protocol": {"k": 1000, "binarisation": "fixed, seed 0", "images": 500}}
+
+
+def traversal_png(path, rows: int, cols: int, value: float, image_size: int = 6) -> np.ndarray:
+    """Write a grid of ``rows`` x ``cols`` flat images the way the trainer does (2x enlarged); return the grid."""
+    grid = np.full((rows * (image_size + 2) + 2, cols * (image_size + 2) + 2), PAD_VALUE, dtype="float32")
+    for r in range(rows):
+        for c in range(cols):
+            top, left = 2 + r * (image_size + 2), 2 + c * (image_size + 2)
+            grid[top:top + image_size, left:left + image_size] = value
+    pixels = (grid * 255 + 0.5).astype("uint8").repeat(2, axis=0).repeat(2, axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels, mode="L").save(path)
+    return grid
+
+
+def write_fake_run(folder, model="bvae", beta=4.0, latent_dim=4, epochs=3, evaluation=None,
+                   traversals=(("traversal_dim3", 2, 11), ("traversal_all_dims", 4, 11)), shade=0.5,
+                   saved_epoch=None):
+    """A run folder as TrainingSession writes it, without training: losses fall with the epoch."""
+    folder.mkdir(parents=True)
+    config = {"model": model, "beta": beta, "epochs": epochs, "batch_size": 100, "latent_dim": latent_dim,
+              "learning_rate": 0.001, "dataset": "mnist-5k", "data_dir": None, "seed": 0, "arch": "mlp",
+              "ckpt_every": 1, "precision": "auto", "out": str(folder.parent)}
+    (folder / "config.json").write_text(json.dumps({
+        "config": config, "data": {"name": "mnist-5k", "train": 4500, "validation": 500, "notice": None},
+        "versions": {"python": "3.11"}, "created": "2026-11-24T15:30:00"}))
+    lines = [",".join(METRIC_COLUMNS)]
+    for epoch in range(1, epochs + 1):
+        rec, kl = 200.0 - 10 * epoch, 5.0 + epoch / beta
+        lines.append(",".join(str(v) for v in (epoch, rec + beta * kl, rec, kl, rec + kl,
+                                               rec + 2 + beta * kl, rec + 2, kl, rec + 2 + kl, 0.5)))
+    (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
+    if epochs:
+        (folder / "checkpoint.json").write_text(json.dumps({"epoch": epochs if saved_epoch is None else saved_epoch}))
+    if evaluation is not None:
+        (folder / "evaluation.json").write_text(json.dumps(evaluation))
+    for stem, rows, cols in traversals:
+        traversal_png(folder / "grids" / f"{stem}.png", rows, cols, shade)
+    return folder
