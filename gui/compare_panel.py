@@ -18,9 +18,10 @@ from PyQt6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeade
                              QVBoxLayout, QWidget)
 
 from gui.widgets import FigurePanel, ImagePanel
-from keras_models.compare import (ALL_DIMS_TRAVERSAL, RunFolderError, RunSummary, comparison_table,
+from keras_models.compare import (ALL_DIMS_TRAVERSAL, RunSummary, comparison_table,
                                   load_run_summary, shared_traversal, traversal_stack)
 from keras_models.config import TRAVERSAL_RANGE
+from keras_models.files import RunError
 
 CURVES = (("val_nelbo", "validation NELBO (nats)"), ("val_rec", "validation reconstruction (nats)"),
           ("val_kl", "validation KL (nats)"))
@@ -124,7 +125,7 @@ class ComparePanel(QWidget):
                 return False
         try:
             summary = load_run_summary(path)
-        except RunFolderError as exc:
+        except RunError as exc:
             self._on_error(str(exc))
             return False
         self.summaries.append(summary)

@@ -11,7 +11,8 @@ from PyQt6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderV
                              QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.widgets import ScaledImage
-from keras_models.config import STUDY_COLUMNS, ConfigError, parse_beta
+from keras_models.config import ConfigError, parse_beta
+from keras_models.formatting import STUDY_COLUMNS
 
 NUMBER_LIST = r"^\s*(\d+(\.\d*)?|\.\d+)(\s+(\d+(\.\d*)?|\.\d+))*\s*$"
 

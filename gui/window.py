@@ -13,19 +13,9 @@ from gui.controls import ClassControls, TrainingControls, TraversalControls
 from gui.study_panel import StudyPanel
 from gui.widgets import ImagePanel, KLBars, LossPlot
 from gui.worker import ModelWorker
-from keras_models.config import STUDY_COLUMNS, ConfigError, MODEL_TITLES, ViewRequest, format_cell
+from keras_models.config import ConfigError, MODEL_TITLES, ViewRequest
+from keras_models.formatting import STUDY_COLUMNS, format_cell, format_eta, metrics_text
 
-
-
-def format_eta(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
-        else f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def metrics_text(logs: dict[str, float]) -> str:
-    order = ("loss", "rec", "kl", "nelbo", "val_loss", "val_rec", "val_kl", "val_nelbo")
-    return "   ".join(f"{k} {logs[k]:.2f}" for k in order if k in logs)
 
 
 class MainWindow(QMainWindow):

@@ -8,7 +8,6 @@ library, numpy and Pillow only.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -16,9 +15,8 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from keras_models.config import MODEL_TITLES, TrainConfig
-from keras_models.files import (CONFIG_FILE, EVALUATION_FILE, GRIDS_DIR, read_saved_history,
-                                unreadable_message)
+from keras_models.config import MODEL_TITLES
+from keras_models.files import GRIDS_DIR, RunError, read_run, unreadable_message
 from keras_models.images import PAD_VALUE, PNG_SCALE
 
 ALL_DIMS_TRAVERSAL = "traversal_all_dims"
@@ -27,12 +25,7 @@ SEPARATOR_VALUE = 1.0  # white, so the border between two runs stands out from t
 MISSING = "–"
 TABLE_HEADERS = ("run", "model", "β", "latent size", "epochs", "val NELBO", "val rec", "val KL",
                  "IWAE NLL", "active units", "Fréchet distance")
-EVALUATION_NUMBERS = ("iwae_nll", "active_units", "latent_dim", "frechet_distance")
 RUN_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{4}")
-
-
-class RunFolderError(ValueError):
-    """A folder is not a run, or one of its files cannot be read; the message names it."""
 
 
 @dataclasses.dataclass
@@ -63,66 +56,24 @@ class RunSummary:
         return self.history[-1].get(column) if self.history else None
 
 
-def _unreadable(path: Path, exc: Exception) -> RunFolderError:
-    return RunFolderError(unreadable_message(path, exc))
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise _unreadable(path, exc) from None
-    if not isinstance(values, dict):
-        raise RunFolderError(f"unreadable {path}: expected a JSON object")
-    return values
-
-
-def _read_history(run_dir: Path) -> list[dict[str, float]]:
-    try:
-        return read_saved_history(run_dir)  # none for a run that has not saved its first epoch
-    except ValueError as exc:
-        raise RunFolderError(str(exc)) from None
-
-
-def _read_evaluation(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None  # the run was never evaluated
-    evaluation = _read_json(path)
-    for key in EVALUATION_NUMBERS:
-        if not isinstance(evaluation.get(key), (int, float, type(None))):
-            raise RunFolderError(f"unreadable {path}: {key} is not a number")
-    return evaluation
-
-
 def _read_grid(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             pixels = np.asarray(image.convert("L"), dtype="float32") / 255.0
     except (OSError, ValueError) as exc:
-        raise _unreadable(path, exc) from None
+        raise RunError(unreadable_message(path, exc)) from None
     return pixels[::PNG_SCALE, ::PNG_SCALE]  # back to one pixel per image pixel, as the window shows grids
 
 
 def load_run_summary(run_dir: str | Path) -> RunSummary:
-    """Read a run folder; raise RunFolderError if it is not a run or a file cannot be read."""
-    run_dir = Path(run_dir)
-    config_path = run_dir / CONFIG_FILE
-    if not config_path.is_file():
-        raise RunFolderError(f"not a run folder: {run_dir} (no {CONFIG_FILE})")
-    saved = _read_json(config_path)
-    if not isinstance(saved.get("config"), dict):
-        raise RunFolderError(f"unreadable {config_path}: it has no 'config' settings")
-    try:
-        # Validating here means the table and labels can rely on every setting being present and sane.
-        config = TrainConfig.from_dict(saved["config"]).validate().to_dict()
-    except (AttributeError, TypeError, ValueError) as exc:  # a hand-edited file can hold any JSON type
-        raise _unreadable(config_path, exc) from None
+    """Read a run folder and its traversal grids; raise RunError if it is not a run or a file cannot be read."""
+    run = read_run(run_dir)
     return RunSummary(
-        run_dir=run_dir,
-        config=config,
-        history=_read_history(run_dir),
-        evaluation=_read_evaluation(run_dir / EVALUATION_FILE),
-        traversals={path.stem: _read_grid(path) for path in sorted((run_dir / GRIDS_DIR).glob("traversal_*.png"))},
+        run_dir=run.run_dir,
+        config=run.config.to_dict(),
+        history=run.history,
+        evaluation=run.evaluation,
+        traversals={path.stem: _read_grid(path) for path in sorted((run.run_dir / GRIDS_DIR).glob("traversal_*.png"))},
     )
 
 

@@ -15,30 +15,7 @@ ARCHITECTURES = ("mlp", "conv")
 PRECISIONS = ("auto", "float32", "bfloat16")
 NAMED_DATASETS = ("mnist", "fashion_mnist", "mnist-5k", "shapes", "dsprites")
 MAX_BETA = 1000.0
-STUDY_COLUMNS = (
-    ("title", "model"), ("beta", "β"), ("nelbo", "test NELBO"), ("rec", "rec"), ("kl", "KL"),
-    ("iwae_nll", "IWAE NLL"), ("elbo_gap", "NELBO − NLL"), ("active_units", "active units"),
-    ("frechet_distance", "Fréchet distance"), ("class_accuracy", "CVAE class accuracy"),
-    ("mig", "MIG"), ("dci_disentanglement", "DCI disentanglement"), ("dci_completeness", "DCI completeness"),
-    ("factor_vae", "FactorVAE score"),
-)
 DISENTANGLEMENT_KEYS = ("mig", "dci_disentanglement", "dci_completeness", "factor_vae")
-
-
-def format_cell(row: dict[str, Any], key: str) -> str:
-    """One cell of the metrics table, as the report and the window show it."""
-    value = row.get(key)
-    if value is None:
-        return "–"
-    if key == "class_accuracy":
-        return f"{100 * value:.1f}%"
-    if key == "active_units":
-        return f"{value} / {row['latent_dim']}"
-    if key == "beta":
-        return f"{value:g}"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
 
 
 TRAVERSAL_RANGE = 3.0

@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from keras_models import classifier as digit_classifier
 from keras_models import losses
+from keras_models.config import ACTIVE_UNIT_THRESHOLD
 from keras_models.events import JobState, check_stop
 from keras_models.data import binarize_fixed
 from keras_models.models import EVAL_SEED, NUM_CLASSES, VAE
@@ -34,7 +35,6 @@ from keras_models.models import EVAL_SEED, NUM_CLASSES, VAE
 # fastest: 1,000 or 2,000 ran the matrix products less efficiently and paid more
 # per-call overhead, 16,000 gained nothing.
 DECODER_ROWS = 4096
-ACTIVE_UNIT_THRESHOLD = 0.01
 
 
 def _label_tensor(model: VAE, labels, n: int) -> np.ndarray:
@@ -194,6 +194,8 @@ def active_units(model: VAE, images: np.ndarray, labels: np.ndarray | None = Non
 
     A dimension is active when that variance exceeds ``threshold`` (Burda et al.
     use 0.01): an inactive one gives the same posterior mean whatever the image.
+    This is the tool's one definition of active units; the study, Evaluate and the
+    window's KL panel all count with it.
     """
     images = np.asarray(images, dtype="float32")
     y = model._labels(labels, len(images))

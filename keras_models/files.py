@@ -1,14 +1,18 @@
-"""Run-folder file names, the metrics reader, and atomic writes (a killed process never
-leaves a half-written file behind). No TensorFlow here: the window reads runs too."""
+"""Run folders on disk: their file names, the one reader of a run folder, the metrics reader,
+atomic writes (a killed process never leaves a half-written file behind) and the cache folder.
+No TensorFlow here: the window reads runs too."""
 from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+
+from keras_models.config import TrainConfig
 
 # The files of a run folder.
 CONFIG_FILE = "config.json"
@@ -17,6 +21,12 @@ MODEL_FILE = "model.keras"
 STATE_FILE = "checkpoint.json"
 EVALUATION_FILE = "evaluation.json"
 GRIDS_DIR = "grids"
+# The numbers of evaluation.json that readers rely on; each must be a number or null.
+EVALUATION_NUMBERS = ("nelbo", "iwae_nll", "active_units", "latent_dim", "frechet_distance")
+
+
+class RunError(ValueError):
+    """A folder is not a run, or one of its files cannot be used; the message names it."""
 
 
 CACHE_ENV = "VAE_STUDIO_CACHE"
@@ -96,3 +106,57 @@ def unreadable_message(path: Path, exc: BaseException) -> str:
     """One line naming the file and why it could not be read."""
     reason = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
     return f"unreadable {path}: {reason.splitlines()[0]}"
+
+
+@dataclasses.dataclass
+class RunFolder:
+    """What the files of one run folder say: validated settings, the saved description
+    (config.json as written), the checkpointed history and the evaluation, if any."""
+
+    run_dir: Path
+    config: TrainConfig
+    saved: dict[str, Any]
+    history: list[dict[str, float]]
+    evaluation: dict[str, Any] | None
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(unreadable_message(path, exc)) from None
+    if not isinstance(values, dict):
+        raise RunError(f"unreadable {path}: expected a JSON object")
+    return values
+
+
+def _read_evaluation(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None  # the run was never evaluated
+    evaluation = _read_json_object(path)
+    for key in EVALUATION_NUMBERS:
+        value = evaluation.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float, type(None))):
+            raise RunError(f"unreadable {path}: {key} is not a number")
+    return evaluation
+
+
+def read_run(run_dir: str | Path) -> RunFolder:
+    """Read a run folder; raise RunError naming the file if it is not a run or cannot be read."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / CONFIG_FILE
+    if not config_path.is_file():
+        raise RunError(f"not a run folder: {run_dir} (no {CONFIG_FILE})")
+    saved = _read_json_object(config_path)
+    if not isinstance(saved.get("config"), dict):
+        raise RunError(f"unreadable {config_path}: it has no 'config' settings")
+    try:
+        # Validated here, so every reader can rely on each setting being present and sane.
+        config = TrainConfig.from_dict(saved["config"]).validate()
+    except (AttributeError, TypeError, ValueError) as exc:  # a hand-edited file can hold any JSON type
+        raise RunError(unreadable_message(config_path, exc)) from None
+    try:
+        history = read_saved_history(run_dir)
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
+    return RunFolder(run_dir, config, saved, history, _read_evaluation(run_dir / EVALUATION_FILE))

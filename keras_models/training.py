@@ -1,8 +1,8 @@
 """A training session: config -> data -> model -> fit, with a run folder on disk.
 
-The session reports progress as plain Python values through a
-``TrainingListener``; it knows nothing about windows or terminals. Stopping
-goes through a ``threading.Event`` that is checked after every batch.
+The session reports progress as typed events through a ``JobState``
+(``keras_models.events``); it knows nothing about windows or terminals. A stop
+requested on that state is honoured after the batch in progress.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import io
 import json
 import math
 import platform
-import threading
 import time
 import zipfile
 from importlib import metadata
@@ -23,48 +22,43 @@ from typing import Any
 import keras
 
 from keras_models import grids
-from keras_models.config import ConfigError, TrainConfig
+from keras_models.callbacks import StopOnRequest
+from keras_models.config import DEFAULT_CLASSES, TrainConfig, check_whole_number, default_traverse_dim
 from keras_models.data import DataSplit, binarize_fixed, load_dataset, make_pipeline
+from keras_models.events import BatchProgress, EpochDone, JobState, RunStarted, Stopped
 from keras_models.files import (CONFIG_FILE, GRIDS_DIR, METRICS_FILE, MODEL_FILE, STATE_FILE, atomic_path,
-                                 read_saved_history, write_text_atomic)
+                                write_text_atomic)
 from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
+from keras_models.files import RunError, read_run
+from keras_models.views import epoch_pictures
 
 METRIC_COLUMNS = ["epoch", *TRACKED_TERMS, *(f"val_{t}" for t in TRACKED_TERMS), "time_s"]
 UPDATES_PER_EPOCH = 10
 
 
-class RunError(ValueError):
-    """A run folder or model file cannot be used; the message names it."""
-
-
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint was kept."""
+    """The loss became NaN or infinite. ``model`` is the last good checkpoint reloaded, or
+    None when none had been written (the diverged weights would only draw NaN pictures)."""
+
+    def __init__(self, message: str, model: VAE | None) -> None:
+        super().__init__(message)
+        self.model = model
 
 
-class _EndTraining(Exception):
-    """Raised from inside ``fit`` to leave it at once: Keras would otherwise finish the
-    epoch's bookkeeping and run a whole validation pass after a stop."""
-
-
-class TrainingListener:
-    """Receives progress from a session, on the thread that runs it. Override what you need."""
-
-    def on_start(self, info: dict[str, Any]) -> None:
-        """Once, before the first batch: run folder, data description, epochs and steps."""
-
-    def on_batch(self, model: VAE, progress: dict[str, Any]) -> None:
-        """About ``UPDATES_PER_EPOCH`` times an epoch: position, running train metrics, ETA."""
-
-    def on_epoch(self, model: VAE, record: dict[str, float]) -> None:
-        """After each epoch, with the row just written to metrics.csv."""
+class _Diverged(Exception):
+    """Raised from inside ``fit`` to leave it at once when a loss is not finite."""
 
 
 @dataclasses.dataclass
 class TrainingResult:
+    """A finished (or stopped) training: the model as saved in ``run_dir``, with its settings and data."""
+
     run_dir: Path
     history: list[dict[str, float]]
     stopped: bool
     model: VAE
+    config: TrainConfig
+    data: DataSplit
 
 
 # ----- run folders --------------------------------------------------------------------------------
@@ -127,24 +121,7 @@ def load_model_file(path: str | Path) -> VAE:
     return model
 
 
-def read_run(run_dir: str | Path) -> tuple[TrainConfig, dict[str, Any], list[dict[str, float]]]:
-    """The config, saved description and checkpointed history of a run folder."""
-    run_dir = Path(run_dir)
-    config_path = run_dir / CONFIG_FILE
-    if not run_dir.is_dir() or not config_path.is_file():
-        raise RunError(f"not a run folder: {run_dir} (no {CONFIG_FILE})")
-    try:
-        saved = json.loads(config_path.read_text())
-        config = TrainConfig.from_dict(saved["config"]).validate()
-    except (ValueError, KeyError, TypeError) as exc:
-        raise RunError(f"unreadable {config_path}: {exc}") from None
-    try:
-        return config, saved, read_saved_history(run_dir)
-    except ValueError as exc:
-        raise RunError(str(exc)) from None
-
-
-# ----- the Keras callback that drives reporting, checkpoints and stopping -----------------------
+# ----- the Keras callback that drives reporting and checkpoints -------------------------------
 class _SessionCallback(keras.callbacks.Callback):
     def __init__(self, session: "TrainingSession", steps: int) -> None:
         super().__init__()
@@ -152,7 +129,6 @@ class _SessionCallback(keras.callbacks.Callback):
         self.steps = steps
         self.update_every = max(1, steps // UPDATES_PER_EPOCH)
         self.nan_at: tuple[int, int] | None = None
-        self.stopped = False
         self.epoch = 0
         self.epoch_start = 0.0
         self.train_start = 0.0
@@ -170,24 +146,20 @@ class _SessionCallback(keras.callbacks.Callback):
         self.batches_done += 1
         if not all(math.isfinite(v) for v in logs.values()):
             self.nan_at = (self.epoch + 1, batch + 1)
-            raise _EndTraining
-        if self.session.stop_event.is_set():
-            self.stopped = True
-            raise _EndTraining
+            raise _Diverged
         if (batch + 1) % self.update_every == 0 or batch + 1 == self.steps:
             s = self.session
             elapsed = time.perf_counter() - self.train_start
             remaining = (s.config.epochs - self.epoch) * self.steps - (batch + 1)
-            s.listener.on_batch(self.model, {
-                "epoch": self.epoch + 1, "epochs": s.config.epochs,
-                "batch": batch + 1, "steps": self.steps, "logs": logs,
-                "eta_s": elapsed / self.batches_done * max(remaining, 0),
-            })
+            s.state.report(BatchProgress(epoch=self.epoch + 1, epochs=s.config.epochs, batch=batch + 1,
+                                         steps=self.steps, logs=logs,
+                                         eta_s=elapsed / self.batches_done * max(remaining, 0)))
+            s.state.show_model(self.model)
 
     def on_epoch_end(self, epoch, logs=None):
         record = {"epoch": float(epoch + 1), **{k: float(v) for k, v in (logs or {}).items()},
                   "time_s": time.perf_counter() - self.epoch_start}
-        self.session.record_epoch(self.model, record)
+        self.session.record_epoch(record)
 
 
 class TrainingSession:
@@ -198,15 +170,13 @@ class TrainingSession:
     """
 
     def __init__(self, config: TrainConfig, model: VAE, data: DataSplit, run_dir: Path,
-                 history: list[dict[str, float]], listener: TrainingListener | None = None,
-                 stop_event: threading.Event | None = None, verbose: int = 0) -> None:
+                 history: list[dict[str, float]], state: JobState | None = None, verbose: int = 0) -> None:
         self.config = config
         self.model = model
         self.data = data
         self.run_dir = run_dir
         self.history = history
-        self.listener = listener or TrainingListener()
-        self.stop_event = stop_event or threading.Event()
+        self.state = state or JobState()
         self.verbose = verbose
         self.checkpoint_epoch = int(history[-1]["epoch"]) if history else 0
 
@@ -231,29 +201,31 @@ class TrainingSession:
     def resume(cls, run_dir: str | Path, more_epochs: int, data: DataSplit | None = None,
                model: VAE | None = None, **kwargs: Any) -> "TrainingSession":
         """Continue ``run_dir`` from its last checkpoint (weights and optimizer state)."""
-        run_dir = Path(run_dir)
-        config, _, history = read_run(run_dir)
+        run = read_run(run_dir)
+        check_whole_number("epochs", more_epochs)
         if model is None:
-            model = load_model_file(run_dir / MODEL_FILE)
-        if isinstance(more_epochs, bool) or not isinstance(more_epochs, int) or more_epochs < 1:
-            raise ConfigError(f"epochs must be a whole number >= 1, got {more_epochs!r}")
-        config.epochs = len(history) + more_epochs
-        keras.utils.set_random_seed(config.seed + len(history))
+            model = load_model_file(run.run_dir / MODEL_FILE)
+        config = run.config
+        config.epochs = len(run.history) + more_epochs
+        keras.utils.set_random_seed(config.seed + len(run.history))
         if data is None:
             data = load_dataset(config.dataset, config.data_dir)
-        return cls(config, model, data, run_dir, history, **kwargs)
+        return cls(config, model, data, run.run_dir, run.history, **kwargs)
 
     @property
     def initial_epoch(self) -> int:
         return len(self.history)
 
-    def record_epoch(self, model: VAE, record: dict[str, float]) -> None:
+    def record_epoch(self, record: dict[str, float]) -> None:
         self.history.append(record)
         write_text_atomic(self.run_dir / METRICS_FILE, metrics_csv_text(self.history))
         epoch = int(record["epoch"])
         if epoch % self.config.ckpt_every == 0 or epoch == self.config.epochs:
             self.checkpoint(epoch)
-        self.listener.on_epoch(model, record)
+        pictures = (epoch_pictures(self.model, self.data.val_x, self.data.val_y, self.config.seed)
+                    if self.state.wants_pictures else None)
+        self.state.report(EpochDone(record, pictures))
+        self.state.show_model(self.model)
 
     def checkpoint(self, epoch: int) -> None:
         save_model_atomic(self.model, self.run_dir / MODEL_FILE)
@@ -268,38 +240,34 @@ class TrainingSession:
         val = make_pipeline(binarize_fixed(data.val_x, EVAL_SEED), data.val_y, cfg.batch_size, shuffle=False)
         steps = math.ceil(len(data.train_x) / cfg.batch_size)
         callback = _SessionCallback(self, steps)
-        self.listener.on_start({
-            "run_dir": str(self.run_dir), "data": data.describe(), "notice": data.notice,
-            "epochs": cfg.epochs, "initial_epoch": self.initial_epoch, "steps": steps,
-            "config": cfg.to_dict(), "history": list(self.history),
-        })
+        self.state.report(RunStarted(
+            run_dir=str(self.run_dir), data=data.describe(), notice=data.notice, epochs=cfg.epochs,
+            initial_epoch=self.initial_epoch, steps=steps, config=cfg.to_dict(), history=list(self.history)))
+        stopped = False
         try:
+            # The session's callback goes first, so a NaN batch is caught before a stop is honoured.
             self.model.fit(train, validation_data=val, epochs=cfg.epochs, initial_epoch=self.initial_epoch,
-                           callbacks=[callback], verbose=self.verbose, shuffle=False)
-        except _EndTraining:
+                           callbacks=[callback, StopOnRequest(self.state)], verbose=self.verbose, shuffle=False)
+        except _Diverged:
             pass
+        except Stopped:
+            stopped = True
         if callback.nan_at is not None:
             epoch, batch = callback.nan_at
             kept = (f"kept the checkpoint from epoch {self.checkpoint_epoch}" if self.checkpoint_epoch
                     else "no checkpoint had been written yet")
-            if self.checkpoint_epoch:
-                self.model = load_model_file(self.run_dir / MODEL_FILE)
-            raise TrainingDiverged(f"loss became NaN at epoch {epoch}, batch {batch}; {kept} in {self.run_dir}")
+            restored = load_model_file(self.run_dir / MODEL_FILE) if self.checkpoint_epoch else None
+            raise TrainingDiverged(f"loss became NaN at epoch {epoch}, batch {batch}; {kept} in {self.run_dir}",
+                                   restored)
         last_epoch = int(self.history[-1]["epoch"]) if self.history else 0
         # A stop mid-epoch keeps what was learned: the weights include the unfinished epoch's
         # batches, while the history and the epoch count stop at the last finished epoch.
-        if callback.stopped or self.checkpoint_epoch != last_epoch:
+        if stopped or self.checkpoint_epoch != last_epoch:
             self.checkpoint(last_epoch)
         self.write_grids()
-        return TrainingResult(self.run_dir, self.history, callback.stopped, self.model)
+        return TrainingResult(self.run_dir, self.history, stopped, self.model, cfg, data)
 
-    def write_grids(self, traverse_dim: int = 6, classes=(1, 4, 9)) -> list[Path]:
-        dim = min(traverse_dim, self.model.latent_dim - 1)
-        return grids.write_run_grids(self.model, self.data.val_x, self.data.val_y,
-                                     self.run_dir / GRIDS_DIR, dim, classes, self.config.seed)
-
-
-def summary_line(record: dict[str, float]) -> str:
-    """One line of an epoch's numbers, for terminals and status bars."""
-    values = "  ".join(f"{k} {v:.2f}" for k, v in record.items() if k not in ("epoch", "time_s"))
-    return f"epoch {int(record['epoch'])}: {values}"
+    def write_grids(self) -> list[Path]:
+        return grids.write_run_grids(self.model, self.data.val_x, self.data.val_y, self.run_dir / GRIDS_DIR,
+                                     default_traverse_dim(self.model.latent_dim), DEFAULT_CLASSES,
+                                     self.config.seed)

@@ -5,36 +5,36 @@ that any front end can draw.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from keras_models import grids
-from keras_models.images import label_rows, save_gif
 from keras_models.config import ViewRequest
+from keras_models.evaluation import active_units
+from keras_models.events import EpochPictures
+from keras_models.images import label_rows, save_gif
 from keras_models.models import VAE
 
 PREVIEW_IMAGES = 20
 PREVIEW_SAMPLES = 50
 KL_IMAGES = 500
-ACTIVE_UNIT_NATS = 0.01
 
 
 def _image_labels(model: VAE, labels: np.ndarray | None) -> np.ndarray | None:
     return labels if model.conditional else None
 
 
-def epoch_images(model: VAE, images: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, Any]:
+def epoch_pictures(model: VAE, images: np.ndarray, labels: np.ndarray, seed: int) -> EpochPictures:
     """The per-epoch pictures: reconstructions of a fixed batch, samples of fixed prior codes,
-    and the mean KL of each latent dimension."""
+    the mean KL of each latent dimension and the number of active units, on the first
+    ``KL_IMAGES`` validation images."""
     preview_x, preview_y = images[:PREVIEW_IMAGES], labels[:PREVIEW_IMAGES]
-    kl = model.kl_per_dimension(images[:KL_IMAGES], _image_labels(model, labels[:KL_IMAGES]))
-    return {
-        "reconstructions": grids.reconstruction_grid(model, preview_x, _image_labels(model, preview_y)),
-        "samples": grids.samples_grid(model, grids.prior_codes(PREVIEW_SAMPLES, model.latent_dim, seed)),
-        "kl_per_dim": kl,
-        "active_units": int((kl > ACTIVE_UNIT_NATS).sum()),
-    }
+    kl_labels = _image_labels(model, labels[:KL_IMAGES])
+    return EpochPictures(
+        reconstructions=grids.reconstruction_grid(model, preview_x, _image_labels(model, preview_y)),
+        samples=grids.samples_grid(model, grids.prior_codes(PREVIEW_SAMPLES, model.latent_dim, seed)),
+        kl_per_dim=model.kl_per_dimension(images[:KL_IMAGES], kl_labels),
+        active_units=active_units(model, images[:KL_IMAGES], kl_labels)[0],
+    )
 
 
 def _base_codes(model: VAE, request: ViewRequest, images: np.ndarray, labels: np.ndarray):

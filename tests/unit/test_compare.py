@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from keras_models.files import RunError
 from tests.helpers import EVALUATION, traversal_png, write_fake_run
 
-from keras_models.compare import (PAD_VALUE, SEPARATOR_HEIGHT, SEPARATOR_VALUE, RunFolderError, comparison_table,
+from keras_models.compare import (PAD_VALUE, SEPARATOR_HEIGHT, SEPARATOR_VALUE, comparison_table,
                                   load_run_summary, shared_traversal, traversal_stack)
 
 def test_summary_holds_label_settings_history_and_evaluation(tmp_path):
@@ -106,7 +107,7 @@ def test_a_run_without_the_shared_traversal_is_left_out_of_the_stack(tmp_path):
 
 def test_folder_without_config_is_not_a_run(tmp_path):
     (tmp_path / "holiday photos").mkdir()
-    with pytest.raises(RunFolderError, match=r"not a run folder: .*holiday photos \(no config.json\)"):
+    with pytest.raises(RunError, match=r"not a run folder: .*holiday photos \(no config.json\)"):
         load_run_summary(tmp_path / "holiday photos")
     with pytest.raises(ValueError, match="not a run folder"):
         load_run_summary(tmp_path / "missing")
@@ -128,7 +129,7 @@ def test_folder_without_config_is_not_a_run(tmp_path):
 def test_unreadable_file_is_one_line_naming_it(tmp_path, damage, file_name):
     run = write_fake_run(tmp_path / "2026-11-24_1530_bvae_b4")
     damage(run)
-    with pytest.raises(RunFolderError) as info:
+    with pytest.raises(RunError) as info:
         load_run_summary(run)
     message = str(info.value)
     assert message.startswith(f"unreadable {run / file_name}: ") and "\n" not in message
