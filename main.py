@@ -1,10 +1,13 @@
-"""VAE Studio: `python main.py` opens the window; `train`, `grids` and `study` run headless."""
+"""VAE Studio: `python main.py` opens the window; `train`, `grids`, `evaluate` and `study` run headless."""
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
+
+from keras_models.config import DEFAULT_CLASSES
 
 # Keep TensorFlow's start-up chatter out of the terminal; real errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -60,11 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--classes", type=int, nargs="+", default=[1, 4, 9])
     study.add_argument("--out", default="reports", help="folder that receives the report folder")
 
+    evaluate = commands.add_parser("evaluate", help="measure a saved run and write evaluation.json in it")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    evaluate.add_argument("-k", "--k", type=int, default=1000, help="importance samples for the NLL (default 1000)")
+    evaluate.add_argument("--test-idx", metavar="FOLDER",
+                          help="evaluate on the t10k IDX files in FOLDER instead of the data set's test split")
+    evaluate.add_argument("--test-images", type=int, help="measure on the first N test images (default all)")
+
     grids = commands.add_parser("grids", help="write the image grids of a saved run again")
     grids.add_argument("run_dir", metavar="RUN_DIR")
     grids.add_argument("--traverse-dim", type=int,
                        help="latent dimension to traverse (default 6, or the last one of smaller models)")
-    grids.add_argument("--classes", type=int, nargs="+", default=[1, 4, 9], help="CVAE classes (default 1 4 9)")
+    grids.add_argument("--classes", type=int, nargs="+", default=list(DEFAULT_CLASSES),
+                       help="CVAE classes (default %(default)s)")
     grids.add_argument("--out", help="folder for the PNG files (default RUN_DIR/grids)")
     return parser
 
@@ -72,8 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_writable(folder: str) -> None:
     """Refuse an output folder that cannot be written before TensorFlow loads (its import
     prints several log lines that would bury the one-line error)."""
-    from pathlib import Path
-
     path = Path(folder).expanduser()
     existing = next((p for p in (path, *path.parents) if p.exists()), None)
     if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
@@ -81,18 +90,15 @@ def _check_writable(folder: str) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from keras_models.config import TrainConfig
     from keras_models.data import load_dataset
-    from keras_models.files import CONFIG_FILE
+    from keras_models.files import read_run
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "resume") and v is not None}
     # Everything that can be checked without TensorFlow is checked first, so bad input
     # gets its one-line error before TensorFlow's start-up chatter.
     if args.resume:
-        if not (Path(args.resume) / CONFIG_FILE).is_file():
-            raise ValueError(f"not a run folder: {args.resume} (no config.json)")
+        read_run(args.resume)
         ignored = sorted(set(settings) - {"epochs"})
         if ignored:
             print(f"note: --resume uses the run's saved settings; ignoring {', '.join(ignored)}", file=sys.stderr)
@@ -101,7 +107,8 @@ def _train(args: argparse.Namespace) -> int:
         _check_writable(config.out)
         data = load_dataset(config.dataset, config.data_dir)
 
-    from keras_models.training import TrainingDiverged, TrainingSession, summary_line
+    from keras_models.formatting import summary_line
+    from keras_models.training import TrainingDiverged, TrainingSession
 
     if args.resume:
         session = TrainingSession.resume(args.resume, settings.get("epochs", 10), verbose=1)
@@ -122,16 +129,17 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _grids(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from keras_models.config import default_traverse_dim
+    from keras_models.files import GRIDS_DIR, MODEL_FILE, read_run
 
+    config = read_run(args.run_dir).config
     from keras_models import grids
     from keras_models.data import load_dataset
-    from keras_models.training import GRIDS_DIR, MODEL_FILE, load_model_file, read_run
+    from keras_models.training import load_model_file
 
-    config, _, _ = read_run(args.run_dir)
     model = load_model_file(Path(args.run_dir) / MODEL_FILE)
     if args.traverse_dim is None:  # the same choice training makes for its own grids
-        args.traverse_dim = min(6, model.latent_dim - 1)
+        args.traverse_dim = default_traverse_dim(model.latent_dim)
     if not 0 <= args.traverse_dim < model.latent_dim:
         raise ValueError(f"--traverse-dim {args.traverse_dim} does not exist: the model has {model.latent_dim} latent dimensions")
     if any(not 0 <= c <= 9 for c in args.classes):
@@ -144,6 +152,31 @@ def _grids(args: argparse.Namespace) -> int:
         raise ValueError(f"cannot write grids to {out}: {exc.strerror or exc}") from None
     for path in written:
         print(path)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from keras_models.config import check_test_images, check_whole_number
+    from keras_models.data import load_idx_test_set
+    from keras_models.events import JobState, StageStarted
+    from keras_models.files import read_run
+
+    read_run(args.run_dir)  # a bad folder is reported before TensorFlow loads
+    check_whole_number("k (importance samples)", args.k)
+    check_test_images(args.test_images)
+    test_set = load_idx_test_set(args.test_idx) if args.test_idx else None
+    from keras_models.formatting import evaluation_lines
+    from keras_models.run_evaluation import evaluate_run
+
+    def print_stage(event: object) -> None:
+        if isinstance(event, StageStarted):
+            print(f"{event.text}…", flush=True)
+
+    numbers = evaluate_run(args.run_dir, k=args.k, test_set=test_set, test_images=args.test_images,
+                           state=JobState(on_event=print_stage))
+    for line in evaluation_lines(numbers):
+        print(line)
+    print(f"written to {Path(args.run_dir) / 'evaluation.json'}")
     return 0
 
 
@@ -180,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         from gui.app import run_app
         return run_app()
-    runner = {"train": _train, "grids": _grids, "study": _study}[args.command]
+    runner = {"train": _train, "grids": _grids, "evaluate": _evaluate, "study": _study}[args.command]
     try:
         return runner(args)
     except ValueError as exc:  # ConfigError, DataError and RunError all derive from it

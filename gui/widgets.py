@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSiz
                              QWidget)
 
 from gui.live_canvas import Limits, LiveCanvas
+from keras_models.events import BatchProgress
 from keras_models.images import save_figure, save_png, to_uint8
 
 TERMS = (("rec", "Reconstruction −log p(x|z)"), ("kl", "KL(q(z|x) ‖ p(z))"), ("nelbo", "NELBO and β-weighted loss"))
@@ -287,16 +288,16 @@ class LossPlot(SavesPNG, QWidget):
         self._batch_epoch = 0
         self._redraw()
 
-    def add_batch(self, progress: dict) -> None:
-        x = progress["epoch"] - 1 + progress["batch"] / progress["steps"]
-        if self.batch_points["x"] and progress["epoch"] != self._batch_epoch:
+    def add_batch(self, progress: BatchProgress) -> None:
+        x = progress.epoch - 1 + progress.batch / progress.steps
+        if self.batch_points["x"] and progress.epoch != self._batch_epoch:
             # Keras restarts its running mean every epoch: a gap keeps epochs from being joined.
             for values in self.batch_points.values():
                 values.append(np.nan)
-        self._batch_epoch = progress["epoch"]
+        self._batch_epoch = progress.epoch
         self.batch_points["x"].append(x)
         for term, _ in TERMS:
-            self.batch_points[term].append(progress["logs"].get(term, np.nan))
+            self.batch_points[term].append(progress.logs.get(term, np.nan))
         self._redraw()
 
     def add_epoch(self, record: dict[str, float]) -> None:

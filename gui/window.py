@@ -12,9 +12,12 @@ from gui.compare_panel import ComparePanel
 from gui.controls import ClassControls, TrainingControls, TraversalControls
 from gui.study_panel import StudyPanel
 from gui.widgets import ImagePanel, KLBars, LossPlot
-from gui.worker import ModelWorker
-from keras_models.config import ConfigError, MODEL_TITLES, ViewRequest
-from keras_models.formatting import STUDY_COLUMNS, format_cell, format_eta, metrics_text
+from gui.worker import (EvaluateJob, ExportGifJob, ModelWorker, OpenJob, OpenModel, SaveModelJob, StudyJob,
+                        TrainJob)
+from keras_models.config import MODEL_TITLES, ConfigError, ViewRequest
+from keras_models.events import (BatchProgress, EpochDone, EvaluationDone, Notice, RunStarted, StageStarted,
+                                 Stopped, StudyFigure, StudyRow)
+from keras_models.formatting import STUDY_COLUMNS, evaluation_lines, format_cell, format_eta, metrics_text
 
 
 
@@ -26,13 +29,36 @@ class MainWindow(QMainWindow):
         self.run_dir: Path | None = None
         self.runs_folder = Path("runs")
         self.reports_folder = Path("reports")
-        self.model_info: dict | None = None
-        self.training = False  # any job of the worker: training, a study or an evaluation
-        self.evaluating = False
+        self.model_info: OpenModel | None = None
+        self.busy_job: object | None = None  # the training, study, evaluation or opening in progress
         self.tf_ready = False
         self.errors: list[str] = []
         self._message_box: QMessageBox | None = None
+        self._build_panels()
+        self._build_layout()
+        self._build_status_bar()
+        self._build_menu()
+        self._set_model_actions()
+        self.worker = ModelWorker(load_data)
+        self.thread = QThread(self)
+        self.thread.setObjectName("model-worker")
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.initialise)
+        self._connect_worker(self.worker.signals)
+        self.controls.train_button.setEnabled(False)
+        self.metrics_label.setText("Loading TensorFlow…")
 
+    @property
+    def training(self) -> bool:
+        """True while a job that locks the settings runs: a training, study, evaluation or opening."""
+        return self.busy_job is not None
+
+    @property
+    def evaluating(self) -> bool:
+        return isinstance(self.busy_job, EvaluateJob)
+
+    # ----- layout -------------------------------------------------------------------------------
+    def _build_panels(self) -> None:
         self.controls = TrainingControls()
         self.controls.train_clicked.connect(self.start_training)
         self.controls.stop_clicked.connect(self.stop_training)
@@ -45,7 +71,8 @@ class MainWindow(QMainWindow):
         self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.evaluate_button = QPushButton("Evaluate run")
         self.evaluate_button.setToolTip("Test NELBO, importance-sampled NLL (k from the β study tab), active "
-                                        "units and Fréchet distance, measured in the background")
+                                        "units and Fréchet distance, measured in the background and written "
+                                        "to evaluation.json in the run folder")
         self.evaluate_button.clicked.connect(self.evaluate_run)
         self.evaluation_label = QLabel("")
         self.evaluation_label.setWordWrap(True)
@@ -53,7 +80,6 @@ class MainWindow(QMainWindow):
         self.study = StudyPanel()
         self.study.run_clicked.connect(self.start_study)
         self.compare = ComparePanel(self.show_error)
-
         self.loss_plot = LossPlot(self.show_error)
         self.kl_bars = KLBars(self.show_error)
         self.reconstructions = ImagePanel("Reconstructions", "reconstructions", self.show_error)
@@ -70,13 +96,13 @@ class MainWindow(QMainWindow):
         self.traversal_controls.gif_button.clicked.connect(self._export_gif_clicked)
         self.class_controls.changed.connect(self.request_views)
 
+    def _build_layout(self) -> None:
         self.tabs = QTabWidget()
         self.tabs.addTab(self._training_tab(), "Training")
         self.tabs.addTab(self._panel_tab(self.traversal_controls, self.traversal), "Latent traversal")
         self.tabs.addTab(self._class_tab(), "CVAE classes")
         self.tabs.addTab(self.study, "β study")
         self.tabs.addTab(self.compare, "Compare runs")
-
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.controls)
@@ -97,6 +123,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
 
+    def _build_status_bar(self) -> None:
         self.progress = QProgressBar()
         self.progress.setMinimumWidth(360)
         self.progress.setFormat("idle")
@@ -104,37 +131,21 @@ class MainWindow(QMainWindow):
         self.metrics_label = QLabel("")
         self.statusBar().addWidget(self.metrics_label, 1)
         self.statusBar().addPermanentWidget(self.progress)
-        self._build_menu()
-        self._set_model_actions()
 
-        self.worker = ModelWorker(load_data)
-        self.thread = QThread(self)
-        self.thread.setObjectName("model-worker")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.initialise)
-        s = self.worker.signals
-        s.ready.connect(self._on_ready)
-        s.started.connect(self._on_started)
-        s.batch_progress.connect(self._on_batch)
-        s.epoch_done.connect(self._on_epoch)
-        s.views.connect(self._on_views)
-        s.finished.connect(self._on_finished)
-        s.failed.connect(self.show_error)
-        s.job_failed.connect(self._on_job_failed)
-        s.run_opened.connect(self._on_run_opened)
-        s.saved.connect(lambda path: self.statusBar().showMessage(f"saved {path}", 8000))
-        s.notice.connect(self.show_notice)
-        s.study_stage.connect(self.study.set_stage)
-        s.study_row.connect(self._on_study_row)
-        s.study_figure.connect(self.study.add_figure)
-        s.study_finished.connect(self._on_study_finished)
-        s.evaluated.connect(self._on_evaluated)
-        s.evaluation_stopped.connect(self._on_evaluation_stopped)
-        s.model_dropped.connect(self._on_model_dropped)
-        self.controls.train_button.setEnabled(False)
-        self.metrics_label.setText("Loading TensorFlow…")
+    def _connect_worker(self, signals) -> None:
+        signals.ready.connect(self._on_ready)
+        signals.load_failed.connect(self.show_error)
+        signals.event.connect(self._on_event)
+        signals.views.connect(self._on_views)
+        signals.model_changed.connect(self._on_model_changed)
+        signals.job_done.connect(self._on_job_done)
+        signals.job_failed.connect(self._on_job_failed)
+        self._event_handlers = {RunStarted: self._on_started, BatchProgress: self._on_batch,
+                                EpochDone: self._on_epoch, StageStarted: self._on_stage,
+                                StudyRow: lambda event: self._on_study_row(event.row),
+                                StudyFigure: lambda event: self.study.add_figure(event.name, event.path),
+                                EvaluationDone: lambda event: None, Notice: lambda event: self.show_notice(event.text)}
 
-    # ----- layout -------------------------------------------------------------------------------
     def _training_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
@@ -217,15 +228,12 @@ class MainWindow(QMainWindow):
                 self.show_error(str(exc))
                 return
         self.notice.hide()
-        self.worker.stop_event.clear()  # here, not in the worker: a Stop clicked before it starts must count
-        self._set_training(True)
         self.progress.setFormat("preparing data…")
         self.progress.setValue(0)
-        self.worker.train_requested.emit(config.to_dict(), resume)
+        self._start_job(TrainJob(config.to_dict(), resume))
 
     def stop_training(self) -> None:
-        # Set directly: the worker's event loop is blocked inside fit.
-        self.worker.stop_event.set()
+        self.worker.stop()
         if self.evaluating:
             self.evaluation_label.setText("stopping…")
         else:
@@ -242,28 +250,25 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         config.epochs = study.pop("epochs")
-        settings = {**study, "training": config.to_dict(), "traverse_dim": min(6, config.latent_dim - 1),
-                    "out": str(self.reports_folder)}
+        settings = {**study, "training": config.to_dict(), "out": str(self.reports_folder)}
         self.study.clear()
-        self.worker.stop_event.clear()
-        self._set_training(True)
-        self.worker.study_requested.emit(settings)
+        self._start_job(StudyJob(settings))
 
     def evaluate_run(self) -> None:
         if self.training or self.model_info is None:
             return
-        self.worker.stop_event.clear()
-        self._set_training(True)
-        self.evaluating = True
         self.evaluation_label.setText(f"evaluating with k = {self.study.k.value()}…")
-        self.worker.evaluate_requested.emit(self.study.k.value())
+        self._start_job(EvaluateJob(self.study.k.value()))
 
-    def _set_training(self, training: bool) -> None:
-        self.training = training
-        if not training:
-            self.evaluating = False
-        self.controls.set_training(training)
-        self.study.set_busy(training)
+    def _start_job(self, job: object) -> None:
+        """Submit a job that locks the settings until it ends."""
+        self.busy_job = job
+        self._update_busy()
+        self.worker.submit(job)
+
+    def _update_busy(self) -> None:
+        self.controls.set_training(self.training)
+        self.study.set_busy(self.training)
         self._set_model_actions()
 
     def _set_model_actions(self) -> None:
@@ -286,15 +291,13 @@ class MainWindow(QMainWindow):
         if self.training:
             return
         self.metrics_label.setText(f"opening {folder}…")
-        self.worker.open_requested.emit(folder)
+        self._start_job(OpenJob(folder))
 
     def _save_model_clicked(self) -> None:
         suggested = str((self.run_dir or Path(".")) / "model.keras")
         path, _ = QFileDialog.getSaveFileName(self, "Save model", suggested, "Keras models (*.keras)")
         if path:
-            if not path.endswith(".keras"):
-                path += ".keras"
-            self.worker.save_requested.emit(path)
+            self.worker.submit(SaveModelJob(path if path.endswith(".keras") else path + ".keras"))
 
     def _export_gif_clicked(self) -> None:
         suggested = str((self.run_dir or Path(".")) / "traversal.gif")
@@ -304,7 +307,7 @@ class MainWindow(QMainWindow):
 
     def export_gif(self, path: str) -> None:
         self.request_views()  # the GIF follows the settings on screen
-        self.worker.gif_requested.emit(path)
+        self.worker.submit(ExportGifJob(path))
 
     def _save_all_clicked(self) -> None:
         if self.run_dir is None:
@@ -328,52 +331,74 @@ class MainWindow(QMainWindow):
             self.show_error(f"cannot save pictures in {folder}: {exc.strerror or exc}")
         return written
 
-    # ----- worker signals -----------------------------------------------------------------------
+    # ----- what the worker reports ----------------------------------------------------------------
     def _on_ready(self) -> None:
         self.tf_ready = True
         self.controls.train_button.setEnabled(not self.training)
         self.metrics_label.setText("Ready: choose settings and click Train")
         self.request_views()
 
-    def _on_started(self, info: dict) -> None:
-        self.run_dir = Path(info["run_dir"])
-        self._show_model(info["config"])
-        self.run_label.setText(f"{info['run_dir']}\n{info['data']}")
-        self.loss_plot.set_history(info["history"], total_epochs=info["epochs"])
+    def _on_event(self, event: object) -> None:
+        self._event_handlers[type(event)](event)
+
+    def _on_started(self, event: RunStarted) -> None:
+        self.run_dir = Path(event.run_dir)
+        self._show_model_settings(event.config)
+        self.run_label.setText(f"{event.run_dir}\n{event.data}")
+        self.loss_plot.set_history(event.history, total_epochs=event.epochs)
         self.progress.setRange(0, 1000)
         self.controls.set_run_open(True)
         self._set_model_actions()
-        if info.get("notice"):
-            self.show_notice(info["notice"])
+        if event.notice:
+            self.show_notice(event.notice)
 
-    def _show_model(self, config: dict) -> None:
-        self.model_info = config
+    def _show_model_settings(self, config: dict) -> None:
         self.class_controls.set_available(config["model"] == "cvae")
         self.traversal_controls.set_latent_dim(config["latent_dim"])
         self.setWindowTitle(f"VAE Studio: {MODEL_TITLES[config['model']]}, β = {config['beta']:g}")
 
-    def _on_batch(self, progress: dict) -> None:
-        epochs, steps = progress["epochs"], progress["steps"]
-        done = (progress["epoch"] - 1) * steps + progress["batch"]
+    def _on_model_changed(self, info: OpenModel | None) -> None:
+        self.model_info = info
+        if info is None:  # training diverged before its first checkpoint: nothing to draw from
+            self.class_controls.set_available(False)
+        else:
+            self.run_dir = Path(info.run_dir)
+            self._show_model_settings(info.config)
+            self.run_label.setText(f"{info.run_dir}\n{info.data}")
+            self.controls.set_run_open(True)
+        self._set_model_actions()
+
+    def _on_batch(self, progress: BatchProgress) -> None:
+        epochs, steps = progress.epochs, progress.steps
+        done = (progress.epoch - 1) * steps + progress.batch
         self.progress.setValue(int(1000 * done / (epochs * steps)))
-        self.progress.setFormat(f"epoch {progress['epoch']}/{epochs} · batch {progress['batch']}/{steps}"
-                                f" · ETA {format_eta(progress['eta_s'])}")
-        self.metrics_label.setText(metrics_text(progress["logs"]))
+        self.progress.setFormat(f"epoch {progress.epoch}/{epochs} · batch {progress.batch}/{steps}"
+                                f" · ETA {format_eta(progress.eta_s)}")
+        self.metrics_label.setText(metrics_text(progress.logs))
         self.loss_plot.add_batch(progress)
 
-    def _on_epoch(self, payload: dict) -> None:
-        record, images = payload["record"], payload["images"]
+    def _on_epoch(self, event: EpochDone) -> None:
+        record, pictures = event.record, event.pictures
         if "loss" in record:
             self.loss_plot.add_epoch(record)
             self.metrics_label.setText(f"epoch {int(record['epoch'])}: {metrics_text(record)}")
-        columns = "; column c has label c" if self.model_info and self.model_info["model"] == "cvae" else ""
+        if pictures is None:
+            return
+        conditional = self.model_info is not None and self.model_info.config["model"] == "cvae"
+        columns = "; column c has label c" if conditional else ""
         # One event each: together they kept the GUI thread busy for over 50 ms at every epoch's end.
         for update in (
-            lambda: self.reconstructions.set_grid(images["reconstructions"], "originals above, reconstructions below"),
-            lambda: self.samples.set_grid(images["samples"], f"fixed prior codes, epoch {int(record['epoch'])}{columns}"),
-            lambda: self.kl_bars.set_values(images["kl_per_dim"], images["active_units"]),
+            lambda: self.reconstructions.set_grid(pictures.reconstructions, "originals above, reconstructions below"),
+            lambda: self.samples.set_grid(pictures.samples, f"fixed prior codes, epoch {int(record['epoch'])}{columns}"),
+            lambda: self.kl_bars.set_values(pictures.kl_per_dim, pictures.active_units),
         ):
             QTimer.singleShot(0, update)
+
+    def _on_stage(self, event: StageStarted) -> None:
+        if self.evaluating:
+            self.evaluation_label.setText(event.text + "…")
+        else:
+            self.study.set_stage(event.text, event.fraction)
 
     def _on_views(self, views: dict) -> None:
         self.traversal.set_grid(views["traversal"], views["traversal_caption"])
@@ -382,65 +407,48 @@ class MainWindow(QMainWindow):
         if "class_style" in views:
             self.class_style.set_grid(views["class_style"])
 
-    def _on_finished(self, result: dict) -> None:
-        self._set_training(False)
-        self.progress.setValue(self.progress.maximum())
-        word = "stopped" if result["stopped"] else "finished"
-        self.progress.setFormat(f"{word} after epoch {result['epochs']}")
-        self.statusBar().showMessage(f"training {word}; run saved in {result['run_dir']}", 15_000)
-
-    def _on_job_failed(self, message: str) -> None:
-        if self.evaluating:
-            self.evaluation_label.setText("")
-        else:
-            self.progress.setFormat("failed")
-        self._set_training(False)
-        self.show_error(message)
-
     def _on_study_row(self, row: dict) -> None:
         self.study.add_row(row, [format_cell(row, key) for key, _ in STUDY_COLUMNS])
 
-    def _on_study_finished(self, result: dict) -> None:
-        self._set_training(False)
-        self.study.finish(result)
-        self.statusBar().showMessage(f"study written to {result['report_dir']}", 15_000)
+    def _on_job_done(self, job: object, result: object) -> None:
+        if job is self.busy_job:
+            self.busy_job = None
+            self._update_busy()
+        if isinstance(result, Stopped):  # only evaluations end this way; training and studies keep their work
+            self.evaluation_label.setText("")
+            self.statusBar().showMessage("evaluation stopped; nothing was measured", 8000)
+        elif isinstance(job, TrainJob):
+            self.progress.setValue(self.progress.maximum())
+            word = "stopped" if result.stopped else "finished"
+            self.progress.setFormat(f"{word} after epoch {len(result.history)}")
+            self.statusBar().showMessage(f"training {word}; run saved in {result.run_dir}", 15_000)
+        elif isinstance(job, OpenJob):
+            self.controls.show_config(result.config.to_dict())
+            self.loss_plot.set_history(result.history)
+            self.metrics_label.setText(f"opened {result.run_dir} ({len(result.history)} epochs)")
+        elif isinstance(job, StudyJob):
+            self.study.finish({"report_dir": str(result.report_dir), "stopped": result.stopped,
+                               "conclusions": result.conclusions})
+            self.statusBar().showMessage(f"study written to {result.report_dir}", 15_000)
+        elif isinstance(job, EvaluateJob):
+            self.evaluation_label.setText("\n".join(evaluation_lines(result)))
+        else:  # a model or GIF saved
+            self.statusBar().showMessage(f"saved {result}", 8000)
 
-    def _on_model_dropped(self) -> None:
-        self.model_info = None
-        self.class_controls.set_available(False)
-        self._set_model_actions()
-
-    def _on_evaluation_stopped(self) -> None:
-        self._set_training(False)
-        self.evaluation_label.setText("")
-        self.statusBar().showMessage("evaluation stopped; nothing was measured", 8000)
-
-    def _on_evaluated(self, numbers: dict) -> None:
-        self._set_training(False)
-        lines = [f"test NELBO {numbers['nelbo']:.2f} (rec {numbers['rec']:.2f} + KL {numbers['kl']:.2f})",
-                 f"IWAE NLL {numbers['iwae_nll']:.2f} (k = {numbers['protocol']['k']}; gap {numbers['elbo_gap']:.2f})",
-                 f"active units {numbers['active_units']} / {numbers['latent_dim']}"]
-        if numbers.get("frechet_distance") is not None:
-            lines.append(f"Fréchet distance {numbers['frechet_distance']:.2f}")
-        if numbers.get("class_accuracy") is not None:
-            lines.append(f"CVAE class accuracy {100 * numbers['class_accuracy']:.1f}%")
-        lines.append(f"{numbers['protocol']['images']:,} test images, {numbers['protocol']['binarisation']}")
-        self.evaluation_label.setText("\n".join(lines))
-
-    def _on_run_opened(self, info: dict) -> None:
-        self.run_dir = Path(info["run_dir"])
-        self._show_model(info["config"])
-        self.controls.show_config(info["config"])
-        self.controls.set_run_open(True)
-        self.loss_plot.set_history(info["history"])
-        self.run_label.setText(f"{info['run_dir']}\n{info['data']}")
-        self.metrics_label.setText(f"opened {info['run_dir']} ({len(info['history'])} epochs)")
-        self._set_model_actions()
+    def _on_job_failed(self, job: object, message: str) -> None:
+        if job is self.busy_job:
+            self.busy_job = None
+            self._update_busy()
+            if isinstance(job, EvaluateJob):
+                self.evaluation_label.setText("")
+            elif isinstance(job, (TrainJob, StudyJob)):
+                self.progress.setFormat("failed")
+        self.show_error(message)
 
     # ----- shutdown -------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop any training, then end the worker thread and wait for it."""
-        self.worker.stop_event.set()
+        """Stop any job, then end the worker thread and wait for it."""
+        self.worker.stop()
         if self.thread.isRunning():
             self.thread.quit()
             # No time limit: destroying a QThread that still runs aborts the process. Training,
@@ -450,4 +458,3 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         self.shutdown()
         super().closeEvent(event)
-

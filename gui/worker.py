@@ -1,14 +1,19 @@
-"""The thread that owns the model: training, loading, saving and rendering.
+"""The thread that owns the model: it runs the window's jobs one at a time.
 
-Only this thread touches TensorFlow. The window talks to it with queued
-signals while it is idle; while ``fit`` runs its event loop is blocked, so
-Stop is a ``threading.Event`` and explorer settings are read from a
-lock-protected slot after every batch.
+Only this thread touches TensorFlow. The window submits a job (train, open,
+study, evaluate, save, export) with ``submit``; the job runs in one slot, with
+one error path, and ends in ``job_done`` or ``job_failed``. Each job gets its
+own ``JobState``: Stop sets that job's flag from the GUI thread (the worker's
+event loop is blocked while ``fit`` runs), and the job's typed events reach the
+window through the ``event`` signal. The worker's model changes only from a
+job's result, never from inside a running job; explorer settings are read from
+a lock-protected slot between batches, so the views follow the controls while
+training.
 """
 from __future__ import annotations
 
+import dataclasses
 import gc
-import json
 import threading
 import traceback
 from pathlib import Path
@@ -16,66 +21,102 @@ from typing import Any, Callable
 
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
-from keras_models.config import Stopped, TrainConfig
+from keras_models.config import TrainConfig, ViewRequest
+from keras_models.events import EpochDone, JobState, Notice, Stopped
+
+
+# ----- the jobs the window can ask for ------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TrainJob:
+    """Train a new run from ``settings`` (a TrainConfig as a dict), or ``settings["epochs"]``
+    more epochs on ``resume_dir``."""
+
+    settings: dict[str, Any]
+    resume_dir: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenJob:
+    run_dir: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyJob:
+    settings: dict[str, Any]  # a StudyConfig as a dict
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateJob:
+    k: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SaveModelJob:
+    path: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportGifJob:
+    path: str
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenModel:
+    """What the window shows of the worker's model: its run folder, settings, history and data."""
+
+    run_dir: str
+    config: dict[str, Any]
+    history: list[dict[str, float]]
+    data: str
 
 
 class Signals(QObject):
-    """Everything the worker reports. Payloads are plain Python values and numpy copies."""
+    """Everything the worker reports. Payloads are plain Python values, numpy copies and dataclasses."""
 
     ready = pyqtSignal()
-    started = pyqtSignal(dict)
-    batch_progress = pyqtSignal(dict)
-    epoch_done = pyqtSignal(dict)
+    load_failed = pyqtSignal(str)  # TensorFlow could not be imported: no job can run
+    event = pyqtSignal(object)  # a keras_models.events event of the running job
     views = pyqtSignal(dict)
-    finished = pyqtSignal(dict)
-    failed = pyqtSignal(str)  # something went wrong; the worker is as busy (or idle) as before
-    job_failed = pyqtSignal(str)  # a training, study or evaluation ended with an error
-    run_opened = pyqtSignal(dict)
-    saved = pyqtSignal(str)
-    notice = pyqtSignal(str)
-    study_stage = pyqtSignal(str, float)
-    study_row = pyqtSignal(dict)
-    study_figure = pyqtSignal(str, str)
-    study_finished = pyqtSignal(dict)
-    evaluated = pyqtSignal(dict)
-    evaluation_stopped = pyqtSignal()
-    model_dropped = pyqtSignal()  # training diverged before its first checkpoint: there is no model now
+    model_changed = pyqtSignal(object)  # an OpenModel, or None when there is no model any more
+    job_done = pyqtSignal(object, object)  # the job and its result
+    job_failed = pyqtSignal(object, str)  # the job and a one-line reason
 
 
 class ModelWorker(QObject):
-    """Lives in a QThread. Slots run there; public plain methods are safe from any thread."""
+    """Lives in a QThread. Slots run there; ``submit``, ``stop`` and ``set_view_request`` are
+    called from the GUI thread."""
 
-    train_requested = pyqtSignal(dict, str)
-    open_requested = pyqtSignal(str)
-    save_requested = pyqtSignal(str)
+    _job_submitted = pyqtSignal(object, object)
     render_requested = pyqtSignal()
-    study_requested = pyqtSignal(dict)
-    evaluate_requested = pyqtSignal(int)
-    gif_requested = pyqtSignal(str)
 
     def __init__(self, load_data: Callable[[TrainConfig], Any] | None = None) -> None:
         super().__init__()
         self.signals = Signals()
-        self.stop_event = threading.Event()
         self._load_data_override = load_data
         self._lock = threading.Lock()
-        self._request = None
+        self._request: ViewRequest | None = None
         self._request_version = 0
         self._rendered_version = -1
+        self._state: JobState | None = None
         self.model = None
         self.data = None
         self.config: TrainConfig | None = None
         self.run_dir: Path | None = None
-        self.train_requested.connect(self.train)
-        self.open_requested.connect(self.open_run)
-        self.save_requested.connect(self.save_model)
+        self._job_submitted.connect(self._run_job)
         self.render_requested.connect(self.render_if_changed)
-        self.study_requested.connect(self.run_study)
-        self.evaluate_requested.connect(self.evaluate_run)
-        self.gif_requested.connect(self.export_gif)
 
     # ----- called from the GUI thread -------------------------------------------------------
-    def set_view_request(self, request) -> None:
+    def submit(self, job: object) -> None:
+        """Queue ``job``; its state exists from now on, so a Stop clicked before it starts counts."""
+        self._state = JobState(on_event=self._forward_event, on_model=self._show_live_model,
+                               wants_pictures=isinstance(job, (TrainJob, StudyJob)))
+        self._job_submitted.emit(job, self._state)
+
+    def stop(self) -> None:
+        if self._state is not None:
+            self._state.request_stop()
+
+    def set_view_request(self, request: ViewRequest) -> None:
         with self._lock:
             self._request = request
             self._request_version += 1
@@ -93,12 +134,43 @@ class ModelWorker(QObject):
         importer.start()
         importer.join()
         if errors:
-            self.signals.failed.emit(f"TensorFlow could not be loaded: {errors[0]}")
+            self.signals.load_failed.emit(f"TensorFlow could not be loaded: {errors[0]}")
             return
         # TensorFlow brings ~400,000 long-lived objects; a full garbage collection over them
         # holds the GIL for ~200 ms and freezes the window. Exempt them from collection.
         gc.freeze()
         self.signals.ready.emit()
+
+    @pyqtSlot(object, object)
+    def _run_job(self, job: object, state: JobState) -> None:
+        """The one slot every job runs in, and its one error path."""
+        runner = {TrainJob: self._train, OpenJob: self._open, StudyJob: self._study, EvaluateJob: self._evaluate,
+                  SaveModelJob: self._save_model, ExportGifJob: self._export_gif}[type(job)]
+        try:
+            result = runner(job, state)
+        except Stopped:
+            result = Stopped()
+        except ValueError as exc:  # bad settings, data, run folder or file: the message says which
+            self._after_job()
+            self.signals.job_failed.emit(job, str(exc))
+            return
+        except OSError as exc:
+            self._after_job()
+            self.signals.job_failed.emit(job, f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+            return
+        except Exception as exc:
+            traceback.print_exc()
+            self._after_job()
+            self.signals.job_failed.emit(job, f"{type(exc).__name__}: {exc}")
+            return
+        self._after_job()
+        self.signals.job_done.emit(job, result)
+
+    def _after_job(self) -> None:
+        # Redraw the explorer from the worker's model before announcing the end, so a listener
+        # that waits for the end sees views that match the model.
+        self._rendered_version = -1
+        self.render_if_changed()
 
     def _load_data(self, config: TrainConfig):
         if self._load_data_override is not None:
@@ -106,181 +178,124 @@ class ModelWorker(QObject):
         from keras_models.data import load_dataset
         return load_dataset(config.dataset, config.data_dir)
 
-    @pyqtSlot(dict, str)
-    def train(self, settings: dict, resume_dir: str) -> None:
-        """Train a new run from ``settings``, or ``settings["epochs"]`` more on ``resume_dir``."""
-        from keras_models.training import TrainingDiverged, TrainingSession, read_run
+    def _set_model(self, model, config: TrainConfig | None = None, data=None, run_dir: Path | None = None,
+                   history: list[dict[str, float]] | None = None) -> None:
+        """The only place the worker's model changes; the window hears of it through ``model_changed``."""
+        self.model, self.config, self.data, self.run_dir = model, config, data, run_dir
+        if model is None:
+            self.signals.model_changed.emit(None)
+            return
+        self.signals.model_changed.emit(OpenModel(str(run_dir), config.to_dict(), list(history or []),
+                                                  data.describe()))
 
-        outcome: tuple[pyqtSignal, object]
+    def _train(self, job: TrainJob, state: JobState):
+        from keras_models.files import read_run
+        from keras_models.training import TrainingDiverged, TrainingSession
+
+        if job.resume_dir:
+            run = read_run(job.resume_dir)
+            same_run = self.run_dir == run.run_dir and self.data is not None
+            session = TrainingSession.resume(job.resume_dir, int(job.settings["epochs"]),
+                                             data=self.data if same_run else self._load_data(run.config),
+                                             state=state)
+        else:
+            config = TrainConfig.from_dict(job.settings).validate()
+            session = TrainingSession.new(config, data=self._load_data(config), state=state)
         try:
-            if resume_dir:
-                run_config, _, _ = read_run(resume_dir)
-                same_run = self.run_dir == Path(resume_dir) and self.data is not None
-                session = TrainingSession.resume(
-                    resume_dir, int(settings["epochs"]),
-                    data=self.data if same_run else self._load_data(run_config),
-                    listener=_Reporter(self), stop_event=self.stop_event)
-            else:
-                config = TrainConfig.from_dict(settings).validate()
-                session = TrainingSession.new(config, data=self._load_data(config),
-                                              listener=_Reporter(self), stop_event=self.stop_event)
-            self.model, self.data, self.config, self.run_dir = (
-                session.model, session.data, session.config, session.run_dir)
             result = session.run()
-            self.model = result.model
-            outcome = (self.signals.finished, {"run_dir": str(result.run_dir), "stopped": result.stopped,
-                                               "epochs": len(result.history)})
         except TrainingDiverged as exc:
-            self._reload_checkpoint()
-            outcome = (self.signals.job_failed, str(exc))
-        except ValueError as exc:  # bad settings, data or run folder: the message says which
-            outcome = (self.signals.job_failed, str(exc))
-        except Exception as exc:
-            traceback.print_exc()
-            outcome = (self.signals.job_failed, f"training failed: {type(exc).__name__}: {exc}")
-        # Redraw the explorer from the final weights before announcing the end, so a listener
-        # that waits for the end sees views that match the model.
-        self._rendered_version = -1
-        self.render_if_changed()
-        signal, payload = outcome
-        signal.emit(payload)
+            self._set_model(exc.model, session.config, session.data, session.run_dir, session.history)
+            raise ValueError(str(exc)) from None
+        self._set_model(result.model, result.config, result.data, result.run_dir, result.history)
+        return result
 
-    def _reload_checkpoint(self) -> None:
-        from keras_models.training import MODEL_FILE, load_model_file
+    def _open(self, job: OpenJob, state: JobState):
+        from keras_models.files import MODEL_FILE, read_run
+        from keras_models.training import load_model_file
 
-        if self.run_dir is not None and (self.run_dir / MODEL_FILE).exists():
-            try:
-                self.model = load_model_file(self.run_dir / MODEL_FILE)
-                return
-            except ValueError as exc:
-                self.signals.failed.emit(str(exc))
-        self.model = None  # the diverged weights would only draw NaN pictures
-        self.signals.model_dropped.emit()
-
-    @pyqtSlot(str)
-    def open_run(self, run_dir: str) -> None:
-        from keras_models.training import MODEL_FILE, load_model_file, read_run
-
-        try:
-            config, saved, history = read_run(run_dir)
-            model = load_model_file(Path(run_dir) / MODEL_FILE)
-            data = self._load_data(config)
-        except ValueError as exc:
-            self.signals.failed.emit(str(exc))
-            return
-        except Exception as exc:
-            self.signals.failed.emit(f"cannot open {run_dir}: {type(exc).__name__}: {exc}")
-            return
-        self.model, self.data, self.config, self.run_dir = model, data, config, Path(run_dir)
+        run = read_run(job.run_dir)
+        model = load_model_file(run.run_dir / MODEL_FILE)
+        data = self._load_data(run.config)
         if data.notice:
-            self.signals.notice.emit(data.notice)
-        self.signals.run_opened.emit({"run_dir": str(run_dir), "config": config.to_dict(), "history": history,
-                                      "data": data.describe()})
-        self._emit_epoch_images({"epoch": history[-1]["epoch"]} if history else {"epoch": 0.0})
-        self._rendered_version = -1
-        self.render_if_changed()
+            state.report(Notice(data.notice))
+        self._set_model(model, run.config, data, run.run_dir, run.history)
+        self._report_pictures(state, {"epoch": run.history[-1]["epoch"] if run.history else 0.0})
+        return run
 
-    @pyqtSlot(dict)
-    def run_study(self, settings: dict) -> None:
-        """Run the β study of ``settings`` (a StudyConfig as a dict), reporting as it goes."""
-        from keras_models.study import StudyConfig, run_study
+    def _study(self, job: StudyJob, state: JobState):
+        from keras_models.files import read_run
+        from keras_models.study.config import StudyConfig
+        from keras_models.study.runner import run_study
 
-        try:
-            config = StudyConfig.from_dict(settings).validate()
-            self.config = config.train_config(config.entries()[0])
-            self.data = self._load_data(self.config)
-            result = run_study(config, data=self.data, listener=_StudyReporter(self), stop_event=self.stop_event)
-        except ValueError as exc:
-            self.signals.job_failed.emit(str(exc))
-            return
-        except Exception as exc:
-            traceback.print_exc()
-            self.signals.job_failed.emit(f"the study failed: {type(exc).__name__}: {exc}")
-            return
-        self.signals.study_finished.emit({"report_dir": str(result.report_dir), "stopped": result.stopped,
-                                          "conclusions": result.conclusions})
+        config = StudyConfig.from_dict(job.settings).validate()
+        result = run_study(config, data=self._load_data(config.training), state=state)
+        # The study trained its models in front of the user; the last one finished becomes the open model.
+        if result.rows:
+            last = read_run(result.report_dir / result.rows[-1]["run_dir"])
+            self._open(OpenJob(str(last.run_dir)), JobState())
+        return result
 
-    @pyqtSlot(int)
-    def evaluate_run(self, k: int) -> None:
-        """Measure the open model on its test images; the numbers also go to the run folder."""
-        from keras_models import classifier, evaluation
-        from keras_models.files import EVALUATION_FILE, write_text_atomic
+    def _evaluate(self, job: EvaluateJob, state: JobState):
+        from keras_models.run_evaluation import evaluate_run
 
-        if self.model is None or self.data is None:
-            self.signals.job_failed.emit("there is no model to evaluate yet: train one or open a run")
-            return
-        try:
-            clf = classifier.load_or_train_classifier(self.data, stop_event=self.stop_event)
-            numbers = evaluation.evaluate(self.model, self.data.val_x, self.data.val_y, k=k, classifier=clf,
-                                          stop_event=self.stop_event)
-            if self.run_dir is not None:
-                write_text_atomic(self.run_dir / EVALUATION_FILE, json.dumps(numbers, indent=2))
-        except Stopped:
-            self.signals.evaluation_stopped.emit()
-            return
-        except Exception as exc:
-            traceback.print_exc()
-            self.signals.job_failed.emit(f"evaluation failed: {type(exc).__name__}: {exc}")
-            return
-        self.signals.evaluated.emit(numbers)
+        if self.model is None or self.run_dir is None:
+            raise ValueError("there is no model to evaluate yet: train one or open a run")
+        return evaluate_run(self.run_dir, k=job.k, state=state, model=self.model, data=self.data)
 
-    @pyqtSlot(str)
-    def export_gif(self, path: str) -> None:
+    def _export_gif(self, job: ExportGifJob, state: JobState) -> str:
         """Write the current traversal settings as an animated GIF (every dimension, one frame per step)."""
         from keras_models.views import export_traversal_gif
 
         with self._lock:
             request = self._request
-        if self.model is None or self.data is None or request is None:
-            self.signals.failed.emit("there is no model to animate yet: train one or open a run")
-            return
-        try:
-            export_traversal_gif(self.model, request, self.data.val_x, self.data.val_y, path)
-        except OSError as exc:
-            self.signals.failed.emit(f"cannot write {path}: {exc.strerror or exc}")
-            return
-        self.signals.saved.emit(path)
+        if self.model is None or request is None:
+            raise ValueError("there is no model to animate yet: train one or open a run")
+        export_traversal_gif(self.model, request, self.data.val_x, self.data.val_y, job.path)
+        return job.path
 
-    @pyqtSlot(str)
-    def save_model(self, path: str) -> None:
+    def _save_model(self, job: SaveModelJob, state: JobState) -> str:
         from keras_models.training import save_model_atomic
 
         if self.model is None:
-            self.signals.failed.emit("there is no model to save yet: train one or open a run")
-            return
-        try:
-            save_model_atomic(self.model, Path(path))
-        except OSError as exc:
-            self.signals.failed.emit(f"cannot save the model to {path}: {exc.strerror or exc}")
-            return
-        self.signals.saved.emit(path)
+            raise ValueError("there is no model to save yet: train one or open a run")
+        save_model_atomic(self.model, Path(job.path))
+        return job.path
+
+    # ----- drawing --------------------------------------------------------------------------------
+    def _report_pictures(self, state: JobState, record: dict[str, float]) -> None:
+        from keras_models.views import epoch_pictures
+
+        seed = self.config.seed if self.config else 0
+        state.report(EpochDone(record, epoch_pictures(self.model, self.data.val_x, self.data.val_y, seed)))
+
+    def _forward_event(self, event: object) -> None:
+        if isinstance(event, EpochDone):
+            self._rendered_version = -1  # the weights changed: redraw even if the settings did not
+        self.signals.event.emit(event)
+
+    def _show_live_model(self, model, data) -> None:
+        """Between batches of a running job: redraw the explorer from the model being trained."""
+        self._render_if_changed(model, data)
 
     @pyqtSlot()
     def render_if_changed(self) -> None:
-        """Render the explorer views if the settings changed since the last render."""
-        if self.model is None or self.data is None:
+        """Render the explorer views of the worker's model if the settings changed since the last render."""
+        self._render_if_changed(self.model, self.data)
+
+    def _render_if_changed(self, model, data) -> None:
+        if model is None or data is None:
             return
         with self._lock:
             request, version = self._request, self._request_version
         if request is None or version == self._rendered_version:
             return
         self._rendered_version = version
-        self.render(request)
-
-    def render(self, request) -> None:
         from keras_models.views import render_views
 
         try:
-            self.signals.views.emit(render_views(self.model, request, self.data.val_x, self.data.val_y))
+            self.signals.views.emit(render_views(model, request, data.val_x, data.val_y))
         except Exception as exc:
-            self.signals.failed.emit(f"cannot draw the explorer views: {exc}")
-
-    def _emit_epoch_images(self, record: dict[str, float]) -> None:
-        from keras_models.views import epoch_images
-
-        seed = self.config.seed if self.config else 0
-        images = epoch_images(self.model, self.data.val_x, self.data.val_y, seed)
-        self.signals.epoch_done.emit({"record": record, "images": images})
+            self.signals.event.emit(Notice(f"cannot draw the explorer views: {exc}"))
 
 
 def _import_core(errors: list[BaseException]) -> None:
@@ -288,46 +303,3 @@ def _import_core(errors: list[BaseException]) -> None:
         import keras_models.training  # noqa: F401  (the heavy import: TensorFlow and Keras)
     except Exception as exc:  # a broken installation must not kill the window
         errors.append(exc)
-
-
-class _Reporter:
-    """A ``TrainingListener`` (by duck typing, so this module imports no TensorFlow) that
-    forwards a session's progress to the window, from the worker thread."""
-
-    def __init__(self, worker: ModelWorker) -> None:
-        self.worker = worker
-
-    def on_start(self, info: dict[str, Any]) -> None:
-        self.worker.run_dir = Path(info["run_dir"])
-        self.worker.signals.started.emit(info)
-
-    def on_batch(self, model, progress: dict[str, Any]) -> None:
-        self.worker.signals.batch_progress.emit(progress)
-        self.worker.render_if_changed()
-
-    def on_epoch(self, model, record: dict[str, float]) -> None:
-        self.worker.model = model
-        self.worker._emit_epoch_images(record)
-        # The weights changed: redraw the explorer views even if their settings did not.
-        self.worker._rendered_version = -1
-        self.worker.render_if_changed()
-
-
-class _StudyReporter:
-    """A ``StudyListener`` (by duck typing) that forwards a study's progress to the window."""
-
-    def __init__(self, worker: ModelWorker) -> None:
-        self.worker = worker
-
-    def on_stage(self, text: str, fraction: float) -> None:
-        self.worker.signals.study_stage.emit(text, fraction)
-
-    def on_training(self, entry: dict[str, Any]) -> _Reporter:
-        # Each model of the study trains in front of the user, like a run of their own.
-        return _Reporter(self.worker)
-
-    def on_model_done(self, row: dict[str, Any]) -> None:
-        self.worker.signals.study_row.emit(row)
-
-    def on_figure(self, name: str, path: Path) -> None:
-        self.worker.signals.study_figure.emit(name, str(path))

@@ -110,14 +110,14 @@ class JobState:
     """One job's stop flag and reporting channel.
 
     ``on_event`` receives every event on the job's own thread. ``on_model``, when
-    given, is called there too, with the model being trained, after each
-    reported batch: a front end may draw from it between batches but must not
-    change it. ``wants_pictures`` asks training to attach ``EpochPictures`` to
+    given, is called there too, with the model being trained and its data split,
+    after each reported batch and epoch: a front end may draw from them between
+    batches but must not change them. ``wants_pictures`` asks training to attach ``EpochPictures`` to
     each ``EpochDone``. ``request_stop`` may be called from any thread.
     """
 
     def __init__(self, on_event: Callable[[Event], None] | None = None,
-                 on_model: Callable[[Any], None] | None = None, wants_pictures: bool = False) -> None:
+                 on_model: Callable[[Any, Any], None] | None = None, wants_pictures: bool = False) -> None:
         self._stop = threading.Event()
         self._on_event = on_event
         self._on_model = on_model
@@ -139,9 +139,9 @@ class JobState:
         if self._on_event is not None:
             self._on_event(event)
 
-    def show_model(self, model: Any) -> None:
+    def show_model(self, model: Any, data: Any) -> None:
         if self._on_model is not None:
-            self._on_model(model)
+            self._on_model(model, data)
 
 
 def check_stop(state: JobState | None) -> None:

@@ -154,7 +154,7 @@ class _SessionCallback(keras.callbacks.Callback):
             s.state.report(BatchProgress(epoch=self.epoch + 1, epochs=s.config.epochs, batch=batch + 1,
                                          steps=self.steps, logs=logs,
                                          eta_s=elapsed / self.batches_done * max(remaining, 0)))
-            s.state.show_model(self.model)
+            s.state.show_model(self.model, s.data)
 
     def on_epoch_end(self, epoch, logs=None):
         record = {"epoch": float(epoch + 1), **{k: float(v) for k, v in (logs or {}).items()},
@@ -225,7 +225,7 @@ class TrainingSession:
         pictures = (epoch_pictures(self.model, self.data.val_x, self.data.val_y, self.config.seed)
                     if self.state.wants_pictures else None)
         self.state.report(EpochDone(record, pictures))
-        self.state.show_model(self.model)
+        self.state.show_model(self.model, self.data)
 
     def checkpoint(self, epoch: int) -> None:
         save_model_atomic(self.model, self.run_dir / MODEL_FILE)

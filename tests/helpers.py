@@ -121,10 +121,34 @@ def set_quick_settings(win, model="bvae", epochs=1, batch_size=50, beta=1.0):
     controls.precision.setCurrentText("float32")
 
 
+def is_event(kind):
+    """A ``check_params_cb`` for ``qtbot.waitSignal(worker.signals.event, …)``: waits for one kind of event."""
+    return lambda event: isinstance(event, kind)
+
+
+def collect_events(win, kind) -> list:
+    """Every event of ``kind`` the window's worker reports from now on, in a list that fills as they come."""
+    found = []
+    win.worker.signals.event.connect(lambda event: found.append(event) if isinstance(event, kind) else None)
+    return found
+
+
+def wait_for_job(qtbot, win, start, timeout=120_000):
+    """Call ``start`` (which submits one job) and wait until that job ends; return ``(job, result)``,
+    or ``(job, message)`` when it failed."""
+    ended = []
+    win.worker.signals.job_done.connect(lambda job, result: ended.append((job, result)))
+    win.worker.signals.job_failed.connect(lambda job, message: ended.append((job, message)))
+    start()
+    qtbot.waitUntil(lambda: bool(ended), timeout=timeout)
+    return ended[0]
+
+
 def train_and_wait(qtbot, win, timeout=120_000):
-    with qtbot.waitSignal(win.worker.signals.finished, timeout=timeout) as blocker:
-        win.controls.train_button.click()
-    return blocker.args[0]
+    """Click Train and wait for the training to end; return its TrainingResult."""
+    _, result = wait_for_job(qtbot, win, win.controls.train_button.click, timeout)
+    assert not isinstance(result, str), result
+    return result
 
 
 # ----- fake run folders, for the compare views -----------------------------------------------

@@ -1,9 +1,11 @@
 """The window, driven as a user would: click Train, watch it update, explore, save, reopen."""
+import json
+
 import numpy as np
 from PIL import Image
-from PyQt6.QtCore import Qt
 
-from tests.helpers import set_quick_settings, train_and_wait
+from keras_models.events import BatchProgress, Stopped, StudyRow
+from tests.helpers import collect_events, is_event, set_quick_settings, train_and_wait, wait_for_job
 
 TIMEOUT = 120_000
 
@@ -33,12 +35,11 @@ def test_vanilla_vae_fixes_beta_and_cvae_selector_needs_a_cvae(window):
 
 def test_one_epoch_training_updates_plots_grids_and_traversal(qtbot, window, tmp_path):
     set_quick_settings(window, epochs=1, batch_size=30)
-    progress = []
-    window.worker.signals.batch_progress.connect(progress.append)
+    progress = collect_events(window, BatchProgress)
     with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
         result = train_and_wait(qtbot, window)
-    assert not result["stopped"] and result["epochs"] == 1
-    assert progress and progress[-1]["batch"] == progress[-1]["steps"] == 10
+    assert not result.stopped and len(result.history) == 1
+    assert progress and progress[-1].batch == progress[-1].steps == 10
     assert len(window.loss_plot.history) == 1
     xs, ys = window.loss_plot.lines["val_nelbo"].get_data()
     assert list(xs) == [1.0] and np.isfinite(ys[0])
@@ -54,20 +55,19 @@ def test_one_epoch_training_updates_plots_grids_and_traversal(qtbot, window, tmp
 
 def test_stop_ends_training_early_and_keeps_the_model(qtbot, window):
     set_quick_settings(window, epochs=200, batch_size=10)
-    with qtbot.waitSignal(window.worker.signals.batch_progress, timeout=TIMEOUT):
+    with qtbot.waitSignal(window.worker.signals.event, check_params_cb=is_event(BatchProgress), timeout=TIMEOUT):
         window.controls.train_button.click()
     assert not window.controls.train_button.isEnabled()  # no second training while one runs
-    with qtbot.waitSignal(window.worker.signals.finished, timeout=TIMEOUT) as blocker:
-        window.controls.stop_button.click()
-    assert blocker.args[0]["stopped"]
-    assert blocker.args[0]["epochs"] < 200
+    _, result = wait_for_job(qtbot, window, window.controls.stop_button.click)
+    assert result.stopped
+    assert len(result.history) < 200
     assert (window.run_dir / "model.keras").exists()
     assert window.controls.train_button.isEnabled()
 
 
 def test_closing_during_training_stops_the_worker(qtbot, window):
     set_quick_settings(window, epochs=200, batch_size=10)
-    with qtbot.waitSignal(window.worker.signals.batch_progress, timeout=TIMEOUT):
+    with qtbot.waitSignal(window.worker.signals.event, check_params_cb=is_event(BatchProgress), timeout=TIMEOUT):
         window.controls.train_button.click()
     window.close()
     assert not window.thread.isRunning()
@@ -144,23 +144,21 @@ def test_reopened_run_restores_history_and_continues(qtbot, window, tmp_path, ti
     reopened.show()
     with qtbot.waitSignal(reopened.worker.signals.ready, timeout=TIMEOUT):
         reopened.start_worker()
-    with qtbot.waitSignal(reopened.worker.signals.run_opened, timeout=TIMEOUT):
-        reopened.open_run(str(run_dir))
+    wait_for_job(qtbot, reopened, lambda: reopened.open_run(str(run_dir)))
     assert [r["epoch"] for r in reopened.loss_plot.history] == [1.0, 2.0]
     assert reopened.controls.latent_dim.value() == 4
     assert reopened.controls.continue_run.isEnabled()
     reopened.controls.continue_run.setChecked(True)
     reopened.controls.epochs.setValue(1)
     result = train_and_wait(qtbot, reopened)
-    assert result["epochs"] == 3
+    assert len(result.history) == 3
     assert [r["epoch"] for r in reopened.loss_plot.history] == [1.0, 2.0, 3.0]
     reopened.close()
 
 
 def test_bad_run_folder_and_failing_training_keep_the_window_usable(qtbot, window, tmp_path, tiny_data):
-    with qtbot.waitSignal(window.worker.signals.failed, timeout=TIMEOUT):
-        window.open_run(str(tmp_path))
-    assert "not a run folder" in window.errors[-1]
+    _, message = wait_for_job(qtbot, window, lambda: window.open_run(str(tmp_path)))
+    assert "not a run folder" in message and window.errors[-1] == message
 
     calls = []
 
@@ -172,24 +170,29 @@ def test_bad_run_folder_and_failing_training_keep_the_window_usable(qtbot, windo
 
     window.worker._load_data_override = flaky_loader
     set_quick_settings(window, epochs=1, batch_size=30)
-    with qtbot.waitSignal(window.worker.signals.job_failed, timeout=TIMEOUT):
-        window.controls.train_button.click()
+    wait_for_job(qtbot, window, window.controls.train_button.click)
     assert "disk on fire" in window.errors[-1]
     assert window.controls.train_button.isEnabled()
     result = train_and_wait(qtbot, window)
-    assert result["epochs"] == 1
+    assert len(result.history) == 1
 
 
-def test_nan_before_the_first_checkpoint_leaves_no_model_to_explore(qtbot, window):
-    def poison(_info):  # runs on the worker thread, as training starts
-        bias = window.worker.model.encoder.layers[-1].bias
-        bias.assign(np.full(bias.shape, np.inf, dtype="float32"))
+def test_nan_before_the_first_checkpoint_leaves_no_model_to_explore(qtbot, window, monkeypatch):
+    from keras_models import training
 
-    window.worker.signals.started.connect(poison, Qt.ConnectionType.DirectConnection)
     set_quick_settings(window, epochs=1, batch_size=30)
-    with qtbot.waitSignal(window.worker.signals.job_failed, timeout=TIMEOUT):
-        window.controls.train_button.click()
-    window.worker.signals.started.disconnect(poison)
+    train_and_wait(qtbot, window)
+    assert window.evaluate_button.isEnabled()  # a model to explore, until the next training diverges
+    build_model = training.build_model
+
+    def poisoned_model(*args, **kwargs):
+        model = build_model(*args, **kwargs)
+        bias = model.encoder.layers[-1].bias
+        bias.assign(np.full(bias.shape, np.inf, dtype="float32"))
+        return model
+
+    monkeypatch.setattr(training, "build_model", poisoned_model)
+    wait_for_job(qtbot, window, window.controls.train_button.click)
     assert "NaN at epoch 1, batch 1; no checkpoint" in window.errors[-1]
     assert window.worker.model is None
     assert not window.evaluate_button.isEnabled() and not window.save_model_action.isEnabled()
@@ -225,12 +228,14 @@ def test_study_tab_runs_a_study_and_shows_its_table_and_figures(qtbot, window, t
     study.include_cvae.setChecked(False)
     study.epochs.setValue(1)
     study.k.setValue(3)
-    rows = []
-    window.worker.signals.study_row.connect(rows.append)
-    with qtbot.waitSignal(window.worker.signals.study_finished, timeout=300_000):
+    rows = collect_events(window, StudyRow)
+
+    def run_study():
         study.run_button.click()
         assert not window.controls.train_button.isEnabled()
-    assert [r["beta"] for r in rows] == [0.5, 2.0]
+
+    wait_for_job(qtbot, window, run_study, timeout=300_000)
+    assert [event.row["beta"] for event in rows] == [0.5, 2.0]
     assert study.table.rowCount() == 2
     assert study.table.item(1, 0).text() == "β-VAE (β = 2)"
     headers = [study.table.horizontalHeaderItem(c).text() for c in range(study.table.columnCount())
@@ -247,22 +252,24 @@ def test_evaluate_run_reports_numbers_and_writes_them_to_the_run(qtbot, window):
     set_quick_settings(window, epochs=1, batch_size=30)
     train_and_wait(qtbot, window)
     window.study.k.setValue(5)
-    with qtbot.waitSignal(window.worker.signals.evaluated, timeout=300_000) as blocker:
-        window.evaluate_button.click()
-    numbers = blocker.args[0]
+    _, numbers = wait_for_job(qtbot, window, window.evaluate_button.click, timeout=300_000)
     assert numbers["iwae_nll"] <= numbers["nelbo"] + 1.0
     assert "IWAE NLL" in window.evaluation_label.text() and "k = 5" in window.evaluation_label.text()
-    assert (window.run_dir / "evaluation.json").exists()
+    saved = json.loads((window.run_dir / "evaluation.json").read_text())
+    assert saved["iwae_nll"] == numbers["iwae_nll"] and saved["protocol"]["k"] == 5
 
 
 def test_stop_ends_an_evaluation_and_leaves_the_window_usable(qtbot, window):
     set_quick_settings(window, epochs=1, batch_size=30)
     train_and_wait(qtbot, window)
     window.study.k.setValue(5000)
-    with qtbot.waitSignal(window.worker.signals.evaluation_stopped, timeout=TIMEOUT):
+    def evaluate_then_stop():
         window.evaluate_button.click()
         assert window.controls.stop_button.isEnabled()
         window.controls.stop_button.click()
+
+    _, result = wait_for_job(qtbot, window, evaluate_then_stop)
+    assert isinstance(result, Stopped)
     assert "stopped" in window.statusBar().currentMessage()
     assert window.progress.format() == "finished after epoch 1"  # the training's outcome, untouched
     assert window.evaluate_button.isEnabled() and window.controls.train_button.isEnabled()
@@ -287,8 +294,7 @@ def test_traversal_sorted_by_kl_and_exported_as_a_gif(qtbot, window, tmp_path):
     labelled = window.traversal.grid
     assert labelled.shape[0] == 4 * 30 + 2 and labelled.shape[1] > 11 * 30 + 2  # a label margin on the left
     path = tmp_path / "walk.gif"
-    with qtbot.waitSignal(window.worker.signals.saved, timeout=TIMEOUT):
-        window.export_gif(str(path))
+    wait_for_job(qtbot, window, lambda: window.export_gif(str(path)))
     with Image.open(path) as gif:
         assert gif.n_frames == 2 * controls.steps.value() - 2  # forward and back
 

@@ -11,26 +11,24 @@ from keras import ops
 from PIL import Image
 
 from keras_models.config import ConfigError
-from keras_models.files import read_metrics
+from keras_models.events import BatchProgress, EpochDone, JobState, RunStarted
+from keras_models.files import RunError, read_metrics, read_run
+from keras_models.formatting import summary_line
 from keras_models.models import VAE, ConditionalVAE
-from keras_models.training import (METRIC_COLUMNS, RunError, TrainingDiverged, TrainingListener,
-                                   TrainingSession, create_run_dir, load_model_file,
-                                   metrics_csv_text, read_run, summary_line)
+from keras_models.training import (METRIC_COLUMNS, TrainingDiverged, TrainingSession, create_run_dir,
+                                   load_model_file, metrics_csv_text)
 from tests.helpers import small_config
 
 
-class Recorder(TrainingListener):
-    def __init__(self):
-        self.starts, self.batches, self.epochs = [], [], []
+class Recorder(JobState):
+    """A job state that keeps every event, sorted by kind."""
 
-    def on_start(self, info):
-        self.starts.append(info)
+    def __init__(self, **kwargs):
+        self.events = []
+        super().__init__(on_event=self.events.append, **kwargs)
 
-    def on_batch(self, model, progress):
-        self.batches.append(progress)
-
-    def on_epoch(self, model, record):
-        self.epochs.append(record)
+    def of(self, kind):
+        return [event for event in self.events if isinstance(event, kind)]
 
 
 def csv_rows(run_dir):
@@ -58,9 +56,9 @@ def test_short_training_lowers_the_validation_nelbo(tmp_path, tiny_split):
 
 
 def test_new_session_writes_a_complete_run_folder(tmp_path, tiny_split):
-    listener = Recorder()
+    state = Recorder()
     config = small_config(tmp_path / "runs", epochs=2, batch_size=50, latent_dim=4, beta=2.0)
-    session = TrainingSession.new(config, data=tiny_split, listener=listener)
+    session = TrainingSession.new(config, data=tiny_split, state=state)
     run_dir = session.run_dir
     assert run_dir.parent == tmp_path / "runs"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d_\d{4}_bvae_b2", run_dir.name)
@@ -90,31 +88,32 @@ def test_new_session_writes_a_complete_run_folder(tmp_path, tiny_split):
             assert image.format == ("GIF" if name.endswith(".gif") else "PNG") and image.width > 56
     assert not [p for p in run_dir.rglob(".*")]  # no temporary files left
 
-    # What the listener heard.
-    assert listener.starts[0]["steps"] == 8 and listener.starts[0]["initial_epoch"] == 0
-    assert listener.starts[0]["run_dir"] == str(run_dir)
-    assert [r["epoch"] for r in listener.epochs] == [1.0, 2.0]
-    assert len(listener.batches) == 16  # 8 steps an epoch: every batch is reported
-    last = listener.batches[-1]
-    assert (last["epoch"], last["batch"], last["steps"], last["eta_s"]) == (2, 8, 8, 0)
+    # What the job's state heard, in order: the start, then batches and epochs.
+    (start,) = state.of(RunStarted)
+    assert state.events[0] is start
+    assert start.steps == 8 and start.initial_epoch == 0 and start.run_dir == str(run_dir)
+    assert [e.record["epoch"] for e in state.of(EpochDone)] == [1.0, 2.0]
+    assert all(e.pictures is None for e in state.of(EpochDone))  # nobody asked for pictures
+    batches = state.of(BatchProgress)
+    assert len(batches) == 16  # 8 steps an epoch: every batch is reported
+    last = batches[-1]
+    assert (last.epoch, last.batch, last.steps, last.eta_s) == (2, 8, 8, 0)
 
 
-def test_stop_event_from_a_listener_stops_within_one_batch(tmp_path, tiny_split):
-    class StopAtFirstBatch(TrainingListener):
-        iterations_when_set = None
+def test_stop_requested_during_training_stops_within_one_batch(tmp_path, tiny_split):
+    iterations_when_stopped = []
 
-        def on_batch(self, model, progress):
-            if self.iterations_when_set is None:
-                self.iterations_when_set = int(model.optimizer.iterations)
-                session.stop_event.set()
+    def stop_at_first_batch(model, data):
+        if not iterations_when_stopped:
+            iterations_when_stopped.append(int(model.optimizer.iterations))
+            state.request_stop()
 
-    listener = StopAtFirstBatch()
-    session = TrainingSession.new(small_config(tmp_path, epochs=3, batch_size=50), data=tiny_split,
-                                  listener=listener)
+    state = JobState(on_model=stop_at_first_batch)
+    session = TrainingSession.new(small_config(tmp_path, epochs=3, batch_size=50), data=tiny_split, state=state)
     result = session.run()
     assert result.stopped
-    assert listener.iterations_when_set == 1
-    assert int(result.model.optimizer.iterations) <= listener.iterations_when_set + 1
+    assert iterations_when_stopped == [1]
+    assert int(result.model.optimizer.iterations) <= iterations_when_stopped[0] + 1
     # The unfinished epoch is not recorded as an epoch, but its training is kept.
     assert result.history == []
     assert not (session.run_dir / "metrics.csv").exists()
@@ -123,9 +122,9 @@ def test_stop_event_from_a_listener_stops_within_one_batch(tmp_path, tiny_split)
         int(result.model.optimizer.iterations)
 
 
-def test_stop_event_set_before_the_run_stops_after_one_batch(tmp_path, tiny_split):
+def test_stop_requested_before_the_run_stops_after_one_batch(tmp_path, tiny_split):
     session = TrainingSession.new(small_config(tmp_path, epochs=2, batch_size=50), data=tiny_split)
-    session.stop_event.set()
+    session.state.request_stop()
     result = session.run()
     assert result.stopped and int(result.model.optimizer.iterations) == 1
 
@@ -138,8 +137,8 @@ def test_resume_continues_from_the_checkpoint(tmp_path, tiny_split):
     before_state = optimizer_state(first.model)
     assert int(first.model.optimizer.iterations) == 16
 
-    listener = Recorder()
-    session = TrainingSession.resume(run_dir, 1, data=tiny_split, listener=listener)
+    state = Recorder()
+    session = TrainingSession.resume(run_dir, 1, data=tiny_split, state=state)
     assert type(session.model) is ConditionalVAE
     assert session.initial_epoch == 2 and session.config.epochs == 3
     resumed_state = optimizer_state(session.model)
@@ -148,7 +147,7 @@ def test_resume_continues_from_the_checkpoint(tmp_path, tiny_split):
         np.testing.assert_array_equal(resumed_state[key], before_state[key], err_msg=key)
 
     result = session.run()
-    assert listener.starts[0]["initial_epoch"] == 2
+    assert state.of(RunStarted)[0].initial_epoch == 2
     assert [int(r["epoch"]) for r in result.history] == [1, 2, 3]
     assert int(result.model.optimizer.iterations) == 24
     after_csv = (run_dir / "metrics.csv").read_text()
@@ -169,17 +168,16 @@ def test_resume_refuses_bad_epochs_and_non_runs(tmp_path, tiny_split):
 
 
 def test_nan_raises_training_diverged_and_keeps_the_good_checkpoint(tmp_path, tiny_split):
-    class Poison(TrainingListener):
-        def on_epoch(self, model, record):
-            if record["epoch"] == 1:
-                kernel = model.decoder.get_layer("decoder_output").kernel
-                poisoned = np.array(ops.convert_to_numpy(kernel))
-                poisoned[0, 0] = np.nan
-                kernel.assign(poisoned)
+    def poison_after_epoch_1(model, data):
+        if state.of(EpochDone) and len(state.of(EpochDone)) == 1 and isinstance(state.events[-1], EpochDone):
+            kernel = model.decoder.get_layer("decoder_output").kernel
+            poisoned = np.array(ops.convert_to_numpy(kernel))
+            poisoned[0, 0] = np.nan
+            kernel.assign(poisoned)
 
-    session = TrainingSession.new(small_config(tmp_path, epochs=3, batch_size=50), data=tiny_split,
-                                  listener=Poison())
-    with pytest.raises(TrainingDiverged, match=r"NaN at epoch 2, batch 1; kept the checkpoint from epoch 1"):
+    state = Recorder(on_model=poison_after_epoch_1)
+    session = TrainingSession.new(small_config(tmp_path, epochs=3, batch_size=50), data=tiny_split, state=state)
+    with pytest.raises(TrainingDiverged, match=r"NaN at epoch 2, batch 1; kept the checkpoint from epoch 1") as info:
         session.run()
     run_dir = session.run_dir
     assert json.loads((run_dir / "checkpoint.json").read_text()) == {"epoch": 1}
@@ -190,20 +188,21 @@ def test_nan_raises_training_diverged_and_keeps_the_good_checkpoint(tmp_path, ti
     z = np.random.default_rng(0).normal(size=(4, saved.latent_dim)).astype("float32")
     assert np.all(np.isfinite(saved.decode(z)))
     assert np.all(np.isfinite(saved.encode(tiny_split.val_x[:4])[0]))
-    # The session's model is the reloaded good one, not the poisoned one.
-    assert np.all(np.isfinite(session.model.decode(z)))
+    # The error carries the reloaded good model, not the poisoned one.
+    assert np.all(np.isfinite(info.value.model.decode(z)))
 
 
 def test_nan_before_any_checkpoint(tmp_path, tiny_split):
-    class PoisonAtStart(TrainingListener):
-        def on_start(self, info):
+    def poison_at_start(event):
+        if isinstance(event, RunStarted):
             bias = session.model.encoder.layers[-1].bias
             bias.assign(np.full(bias.shape, np.inf, dtype="float32"))
 
     session = TrainingSession.new(small_config(tmp_path, epochs=2, batch_size=50), data=tiny_split,
-                                  listener=PoisonAtStart())
-    with pytest.raises(TrainingDiverged, match="epoch 1, batch 1; no checkpoint had been written yet"):
+                                  state=JobState(on_event=poison_at_start))
+    with pytest.raises(TrainingDiverged, match="epoch 1, batch 1; no checkpoint had been written yet") as info:
         session.run()
+    assert info.value.model is None
     assert not (session.run_dir / "model.keras").exists()
     assert not (session.run_dir / "checkpoint.json").exists()
 
@@ -245,9 +244,10 @@ def test_read_run_keeps_only_checkpointed_epochs(tmp_path):
     rows = [{"epoch": float(e), **{c: 100.0 - e for c in METRIC_COLUMNS[1:]}} for e in (1, 2, 3)]
     (tmp_path / "metrics.csv").write_text(metrics_csv_text(rows))
     (tmp_path / "checkpoint.json").write_text(json.dumps({"epoch": 2}))
-    read_config, saved, history = read_run(tmp_path)
-    assert read_config == config and saved["config"] == config.to_dict()
-    assert [row["epoch"] for row in history] == [1.0, 2.0]
+    run = read_run(tmp_path)
+    assert run.config == config and run.saved["config"] == config.to_dict()
+    assert [row["epoch"] for row in run.history] == [1.0, 2.0]
+    assert run.evaluation is None
 
 
 def test_read_run_refuses_a_bad_config(tmp_path):
