@@ -30,31 +30,19 @@ from keras_models.data import load_idx_folder  # noqa: E402
 PROBE_MS = 10
 
 
-class Listener:
-    def __init__(self) -> None:
-        self.started = 0.0
-
-    def on_start(self, info):
-        self.started = time.perf_counter()
-
-    def on_batch(self, model, progress):
-        pass
-
-    def on_epoch(self, model, record):
-        pass
-
-
 def headless_seconds(config: TrainConfig, data) -> float:
+    from keras_models.events import JobState, RunStarted
     from keras_models.training import TrainingSession
 
-    listener = Listener()
-    session = TrainingSession.new(config, data=data, listener=listener)
-    session.run()
-    return time.perf_counter() - listener.started
+    started = []
+    state = JobState(on_event=lambda event: started.append(time.perf_counter()) if isinstance(event, RunStarted) else None)
+    TrainingSession.new(config, data=data, state=state).run()
+    return time.perf_counter() - started[0]
 
 
 def window_seconds(app: QApplication, config: TrainConfig, data) -> tuple[float, np.ndarray]:
     from gui.window import MainWindow
+    from keras_models.events import RunStarted
 
     window = MainWindow(load_data=lambda c: data)
     window.runs_folder = Path(config.out)
@@ -82,21 +70,22 @@ def window_seconds(app: QApplication, config: TrainConfig, data) -> tuple[float,
         gaps.append(now - last[0])
         last[0] = now
 
-    def on_started(_info) -> None:
-        times["start"] = time.perf_counter()
-        clock.start()
-        last[0] = 0
-        probe.start()
+    def on_event(event) -> None:
+        if isinstance(event, RunStarted):
+            times["start"] = time.perf_counter()
+            clock.start()
+            last[0] = 0
+            probe.start()
 
-    def on_finished(_result) -> None:
+    def on_finished(_job, _result) -> None:
         times["end"] = time.perf_counter()
         probe.stop()
         loop.quit()
 
     probe.timeout.connect(tick)
-    window.worker.signals.started.connect(on_started)
-    window.worker.signals.finished.connect(on_finished)
-    window.worker.signals.failed.connect(lambda message: (print("failed:", message), loop.quit()))
+    window.worker.signals.event.connect(on_event)
+    window.worker.signals.job_done.connect(on_finished)
+    window.worker.signals.job_failed.connect(lambda _job, message: (print("failed:", message), loop.quit()))
     window.tabs.setCurrentIndex(0)
     c.train_button.click()
     loop.exec()
