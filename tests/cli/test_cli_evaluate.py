@@ -1,0 +1,61 @@
+"""`main.py evaluate`: a saved run measured from the command line, evaluation.json written."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keras_models.files import read_run
+from tests.helpers import run_main, write_digits_idx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_evaluate_writes_evaluation_json_that_the_run_reader_reads_back(cli_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(cli_run[0], run_dir)
+    status, stdout, stderr = run_main(["evaluate", run_dir, "-k", "4", "--test-images", "20"])
+    assert status == 0, stderr
+    saved = json.loads((run_dir / "evaluation.json").read_text())
+    assert saved["protocol"]["k"] == 4 and saved["protocol"]["images"] == 20
+    assert 0 < saved["iwae_nll"] <= saved["nelbo"] + 1.0
+    assert 0 <= saved["active_units"] <= saved["latent_dim"] == 4
+    assert saved["frechet_distance"] is not None and saved["class_accuracy"] is None  # not a CVAE
+    assert read_run(run_dir).evaluation == saved
+    assert f"IWAE NLL {saved['iwae_nll']:.2f} (k = 4" in stdout
+    assert f"active units {saved['active_units']} / 4" in stdout
+    assert stdout.rstrip().endswith(f"written to {run_dir / 'evaluation.json'}")
+
+
+def test_evaluate_on_another_test_set(cli_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(cli_run[0], run_dir)
+    other = tmp_path / "other-test-set"
+    write_digits_idx(other, n_train=10, n_val=30)
+    status, stdout, stderr = run_main(["evaluate", run_dir, "-k", "2", "--test-idx", other])
+    assert status == 0, stderr
+    assert json.loads((run_dir / "evaluation.json").read_text())["protocol"]["images"] == 30
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["-k", "0"], ["k (importance samples)", "got 0"]),
+    (["--test-images", "3"], ["test images", ">= 10", "got 3"]),
+])
+def test_evaluate_bad_options_are_one_line_and_write_nothing(cli_run, tmp_path, extra, words):
+    run_dir = tmp_path / "run"
+    shutil.copytree(cli_run[0], run_dir)
+    status, stdout, stderr = run_main(["evaluate", run_dir, *extra])
+    assert status == 2 and stdout == ""
+    assert len(stderr.strip().splitlines()) == 1 and all(w in stderr for w in words), stderr
+    assert not (run_dir / "evaluation.json").exists()
+
+
+def test_evaluate_of_a_folder_that_is_not_a_run_fails_before_tensorflow_loads(tmp_path):
+    result = subprocess.run([sys.executable, "main.py", "evaluate", str(tmp_path)], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"main.py evaluate: error: not a run folder: {tmp_path} (no config.json)"]
+    assert list(tmp_path.iterdir()) == []
