@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from keras_models import disentanglement, shapes  # noqa: E402
+from keras_models import disentanglement  # noqa: E402
+from keras_models.data import shapes  # noqa: E402
 
 
 def timed(label: str, action):

@@ -262,7 +262,7 @@ def factor_vae_score(encode: Callable[[np.ndarray], np.ndarray],
 
     ``encode(images)`` returns codes ``(n, d)``; ``sample_images(n, rng, fixed_factor)``
     returns ``n`` images, all sharing one random value of factor ``fixed_factor``
-    (or with all factors free when it is None): ``keras_models.shapes.sample_images``
+    (or with all factors free when it is None): ``keras_models.data.shapes.sample_images``
     is one. Dimensions are scaled by their spread over ``num_variance_estimate``
     free images and those with a standard deviation under 0.05 are ignored; a
     majority-vote classifier from dimension to factor is fitted on ``num_train``

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import mutual_info_score
 
 from keras_models import disentanglement as dis
-from keras_models import shapes
+from keras_models.data import shapes
 
 # A small factor grid for the boosted-tree DCI: boosting fits one tree per class and
 # stage, so the shapes grid (113 classes) would cost seconds per call.

@@ -113,7 +113,7 @@ def test_a_whole_study_writes_every_figure_and_the_table(tmp_path, tiny_split):
 def test_a_study_on_shapes_measures_disentanglement(tmp_path):
     import numpy as np
 
-    from keras_models import shapes
+    from keras_models.data import shapes
 
     factors = shapes.sample_factors(900, np.random.default_rng(0))
     data = shapes.split_with_factors("shapes (900)", shapes.render_images(factors, 28), factors, shapes.factor_names)

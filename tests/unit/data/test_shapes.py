@@ -4,9 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from keras_models import data, shapes
-from keras_models.config import check_dataset_name
-from keras_models.data import DatasetUnavailable
+from keras_models.data import shapes
 
 
 @pytest.fixture(scope="session")
@@ -208,31 +206,3 @@ def test_load_shapes_split_attaches_the_factors(shapes_cache):
     np.testing.assert_array_equal(again.val_factors, split.val_factors)
     other = shapes.load_shapes_split(max_images=600, train_fraction=0.8, seed=2, cache_dir=shapes_cache)
     assert not np.array_equal(other.val_factors, split.val_factors)
-
-
-def test_other_splits_have_no_factors(tiny_split):
-    assert tiny_split.train_factors is None and tiny_split.val_factors is None and tiny_split.factor_names == ()
-
-
-def test_load_dataset_shapes_and_dsprites_are_known_names(monkeypatch):
-    assert check_dataset_name("shapes") == "shapes" and check_dataset_name("dsprites") == "dsprites"
-    calls = []
-    monkeypatch.setattr(shapes, "load_shapes_split", lambda: calls.append("shapes") or "the shapes split")
-    assert data.load_dataset("shapes") == "the shapes split" and calls == ["shapes"]
-
-
-def test_dsprites_offline_fails_fast_without_fallback(tmp_path, no_network):
-    start = time.perf_counter()
-    with pytest.raises(DatasetUnavailable, match="cannot download dsprites: github.com is unreachable"):
-        data.load_dataset("dsprites", data_dir=str(tmp_path), fallback=False)
-    assert time.perf_counter() - start < 10.0
-    assert no_network == [("github.com", 443)]
-
-
-def test_dsprites_offline_falls_back_to_shapes(tmp_path, no_network, monkeypatch, tiny_split):
-    monkeypatch.setattr(shapes, "load_shapes_split", lambda: tiny_split)
-    notices = []
-    split = data.load_dataset("dsprites", data_dir=str(tmp_path), notify=notices.append)
-    assert split is tiny_split
-    assert "github.com is unreachable" in split.notice and "using the offline shapes set instead" in split.notice
-    assert notices == [split.notice]

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from keras_models.data import DataSplit, to_images
+from keras_models.data.base import DataSplit, to_images
 from keras_models.files import atomic_path, cache_home
 
 factor_names = ("shape", "scale", "orientation", "x_position", "y_position")

