@@ -14,20 +14,14 @@ import numpy as np
 
 from keras_models import classifier as digit_classifier
 from keras_models import evaluation
-from keras_models.config import check_whole_number
+# DEFAULT_K and check_test_images live in the TF-free config module (the study's settings use them
+# before TensorFlow loads); they stay importable from here.
+from keras_models.config import DEFAULT_K, MIN_TEST_IMAGES, check_test_images, check_whole_number  # noqa: F401
 from keras_models.data import DataError, DataSplit, load_dataset
 from keras_models.events import EvaluationDone, JobState, StageStarted
 from keras_models.files import EVALUATION_FILE, MODEL_FILE, read_run, write_text_atomic
 from keras_models.models import EVAL_SEED, VAE
 from keras_models.training import load_model_file
-
-DEFAULT_K = 1000
-MIN_TEST_IMAGES = 10
-
-
-def check_test_images(count: int | None) -> int | None:
-    """``count`` when it is None (all) or a whole number >= MIN_TEST_IMAGES; else ConfigError."""
-    return None if count is None else check_whole_number("test images", count, MIN_TEST_IMAGES)
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
