@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("-k", "--k", type=int, default=1000, help="importance samples for the NLL (default 1000)")
     study.add_argument("--test-images", type=int, help="measure on the first N test images (default all)")
     study.add_argument("--traverse-dim", type=int, help="latent dimension to traverse (default 6, or the last)")
-    study.add_argument("--classes", type=int, nargs="+", default=[1, 4, 9])
+    study.add_argument("--classes", type=int, nargs="+", default=list(DEFAULT_CLASSES))
     study.add_argument("--out", default="reports", help="folder that receives the report folder")
 
     evaluate = commands.add_parser("evaluate", help="measure a saved run and write evaluation.json in it")
@@ -183,7 +183,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _study(args: argparse.Namespace) -> int:
     from keras_models.config import TrainConfig
     from keras_models.data import load_idx_test_set
-    from keras_models.study import StudyConfig, StudyListener, run_study
+    from keras_models.events import Event, JobState, StageStarted, StudyRow
+    from keras_models.study import StudyConfig
 
     training = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, latent_dim=args.latent_dim,
                            learning_rate=args.learning_rate, dataset=args.dataset, data_dir=args.data_dir,
@@ -193,15 +194,18 @@ def _study(args: argparse.Namespace) -> int:
                          out=args.out).validate()
     test_set = load_idx_test_set(args.test_idx) if args.test_idx else None
 
-    class Printer(StudyListener):
-        def on_stage(self, text: str, fraction: float) -> None:
-            print(f"[{100 * fraction:3.0f}%] {text}", flush=True)
-
-        def on_model_done(self, row: dict) -> None:
+    def show(event: Event) -> None:
+        # Keras prints each epoch itself (verbose=2); the study adds its steps and each model's numbers.
+        if isinstance(event, StageStarted):
+            print(f"[{100 * event.fraction:3.0f}%] {event.text}", flush=True)
+        elif isinstance(event, StudyRow):
+            row = event.row
             print(f"       {row['title']}: NELBO {row['nelbo']:.2f}, IWAE NLL {row['iwae_nll']:.2f}, "
                   f"active units {row['active_units']}/{row['latent_dim']}", flush=True)
 
-    result = run_study(config, test_set=test_set, listener=Printer(), verbose=2)
+    from keras_models.study.runner import run_study  # loads TensorFlow: after every check above
+
+    result = run_study(config, test_set=test_set, state=JobState(on_event=show), verbose=2)
     for line in result.conclusions:
         print(f"- {line}")
     print(f"report written to {result.report_dir / 'report.html'}")

@@ -37,19 +37,21 @@ class ConfigError(ValueError):
     """A setting has a value the tool cannot use; the message names it."""
 
 
-MIN_TEST_IMAGES = 10
-
-
-def check_test_images(count: int | None) -> int | None:
-    """``count`` when it is None (all of them) or a whole number >= MIN_TEST_IMAGES; else ConfigError."""
-    return None if count is None else check_whole_number("test images", count, MIN_TEST_IMAGES)
-
-
 def check_whole_number(name: str, value: Any, minimum: int = 1) -> int:
     """``value`` if it is an int (not a bool) >= ``minimum``; else ConfigError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     return value
+
+
+# Importance samples per image for the IWAE bound, and the fewest test images a measurement accepts.
+DEFAULT_K = 1000
+MIN_TEST_IMAGES = 10
+
+
+def check_test_images(count: int | None) -> int | None:
+    """``count`` when it is None (all) or a whole number >= MIN_TEST_IMAGES; else ConfigError."""
+    return None if count is None else check_whole_number("test images", count, MIN_TEST_IMAGES)
 
 
 def check_dataset_name(name: str) -> str:

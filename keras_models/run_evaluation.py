@@ -14,14 +14,12 @@ import numpy as np
 
 from keras_models import classifier as digit_classifier
 from keras_models import evaluation
-from keras_models.config import check_test_images, check_whole_number
+from keras_models.config import DEFAULT_K, check_test_images, check_whole_number
 from keras_models.data import DataError, DataSplit, load_dataset
 from keras_models.events import EvaluationDone, JobState, StageStarted
 from keras_models.files import EVALUATION_FILE, MODEL_FILE, read_run, write_text_atomic
 from keras_models.models import EVAL_SEED, VAE
 from keras_models.training import load_model_file
-
-DEFAULT_K = 1000
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:

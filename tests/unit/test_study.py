@@ -1,13 +1,17 @@
-"""The β study: generated conclusions, report rendering, and a whole (tiny) study end to end."""
-import csv
-import threading
+"""The β study without training: its settings, generated conclusions, report rendering and figures."""
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from keras_models.config import ConfigError, TrainConfig
-from keras_models.study import StudyConfig, conclusions, render_html, render_markdown, run_study
+from keras_models.study import StudyConfig, conclusions
+from keras_models.study.figures import kl_bars_figure
+from keras_models.study.report import metrics_csv_text, render_html, render_markdown, table_columns
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _row(model, beta, rec, kl, nll, units, fd, class_accuracy=None):
@@ -50,12 +54,39 @@ def test_equal_numbers_stayed_level():
     assert "the number of active units stayed level: 10 (β = 1), 10 (β = 4)." in text
 
 
+def test_numbers_that_only_partly_moved_say_so():
+    rows = [_row("bvae", 0.5, 100.0, 30.0, 125.0, 10, 20.0), _row("vae", 1.0, 100.0, 20.0, 126.0, 9, 15.0),
+            _row("bvae", 4.0, 150.0, 20.0, 150.0, 9, 12.0)]
+    text = "\n".join(conclusions(rows))
+    assert "the reconstruction term rose or stayed level: 100.00 (β = 0.5), 100.00 (β = 1), 150.00 (β = 4)." in text
+    assert "the KL term (rate) fell or stayed level" in text
+
+
+def test_one_model_of_the_family_gives_no_trend():
+    assert conclusions([_row("vae", 1.0, 110.0, 20.0, 120.0, 10, 10.0)]) == []
+
+
 def test_markdown_and_html_carry_the_same_content():
     doc = [("h1", "Title"), ("p", "a < b"), ("list", ["one", "two"]), ("table", ["x", "y"], [["1", "2"]]),
            ("img", "figures/f.png", "caption")]
     md, page = render_markdown(doc), render_html(doc, "t")
     assert md.startswith("# Title") and "| x | y |" in md and "![caption](figures/f.png)" in md
     assert "<h1>Title</h1>" in page and "a &lt; b" in page and "<td>2</td>" in page and 'src="figures/f.png"' in page
+
+
+def test_the_table_leaves_out_numbers_no_model_has():
+    rows = [_row("vae", 1.0, 110.0, 20.0, 120.0, 10, None)]
+    keys = [key for key, _ in table_columns(rows)]
+    assert "frechet_distance" not in keys and "mig" not in keys and "iwae_nll" in keys
+    header, line = metrics_csv_text(rows).splitlines()
+    assert header.startswith("key,model,beta,nelbo") and line.startswith("vae1.0,vae,1.0,130.0")
+
+
+def test_kl_bars_count_active_units_as_the_table_does():
+    # Three dimensions carry KL > 0.01, but the table's count (variance of the posterior mean) says 2.
+    rows = [{"key": "bvae_b4", "title": "β-VAE (β = 4)", "active_units": 2, "latent_dim": 4}]
+    figure = kl_bars_figure(rows, {"bvae_b4": np.array([0.5, 0.02, 0.0, 0.3])})
+    assert figure.axes[0].get_title() == "β-VAE (β = 4): 2 of 4 active units"
 
 
 def test_bad_study_settings_are_refused():
@@ -68,85 +99,26 @@ def test_bad_study_settings_are_refused():
         StudyConfig(training=TrainConfig(epochs=0)).validate()
     with pytest.raises(ConfigError, match="k"):
         StudyConfig(k=0).validate()
+    with pytest.raises(ConfigError, match="test images must be a whole number >= 10, got 5"):
+        StudyConfig(test_images=5).validate()
+    with pytest.raises(ConfigError, match=r"classes must be digits 0-9, got \[1, 12\]"):
+        StudyConfig(classes=(1, 12)).validate()
 
 
-def test_a_whole_study_writes_every_figure_and_the_table(tmp_path, tiny_split):
-    training = TrainConfig(epochs=1, batch_size=50, latent_dim=4, precision="float32")
-    config = StudyConfig(training=training, betas=(0.5, 1.0), traverse_dim=2, k=4, out=str(tmp_path / "reports"))
-    stages = []
-
-    class Recorder:
-        def on_stage(self, text, fraction):
-            stages.append(fraction)
-
-        def on_training(self, entry):
-            return None
-
-        def on_model_done(self, row):
-            pass
-
-        def on_figure(self, name, path):
-            pass
-
-    result = run_study(config, data=tiny_split, listener=Recorder(), classifier_cache=tmp_path / "cache")
-    report = result.report_dir
-    assert [r["key"] for r in result.rows] == ["bvae_b0.5", "vae", "cvae"]
-    assert stages == sorted(stages) and stages[-1] == 1.0
-    for name in ("loss_curves", "rate_distortion", "reconstructions_and_samples", "traversal_dim2",
-                 "cvae_classes", "kl_per_dimension"):
-        with Image.open(report / "figures" / f"{name}.png") as image:
-            assert image.size[0] > 200
-    with open(report / "metrics.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert [r["key"] for r in rows] == ["bvae_b0.5", "vae", "cvae"]
-    for r in rows:
-        assert float(r["iwae_nll"]) <= float(r["nelbo"]) + 1.0
-        assert r["k"] == "4" and r["binarisation"].startswith("fixed, seed")
-    md = (report / "report.md").read_text()
-    assert "| β-VAE (β = 0.5) |" in md and "IWAE NLL" in md and "k = 4" in md
-    for line in result.conclusions:
-        assert line in md
-    assert "<table>" in (report / "report.html").read_text()
-    assert len(list((report / "runs").iterdir())) == 3
+def test_settings_are_sorted_and_give_one_model_per_beta_then_the_cvae():
+    config = StudyConfig(betas=("4", 1, 0.5, "1.0")).validate()
+    assert config.betas == (0.5, 1.0, 4.0)
+    assert [e["key"] for e in config.entries()] == ["bvae_b0.5", "vae", "bvae_b4", "cvae"]
+    assert config.train_config(config.entries()[2], out="elsewhere").out == "elsewhere"
+    assert StudyConfig.from_dict({"training": {"latent_dim": 3}, "k": 7}).validate().traverse_dim == 2
 
 
-def test_a_study_on_shapes_measures_disentanglement(tmp_path):
-    import numpy as np
-
-    from keras_models.data import shapes
-
-    factors = shapes.sample_factors(900, np.random.default_rng(0))
-    data = shapes.split_with_factors("shapes (900)", shapes.render_images(factors, 28), factors, shapes.factor_names)
-    training = TrainConfig(epochs=1, batch_size=100, latent_dim=5, precision="float32")
-    config = StudyConfig(training=training, betas=(1.0, 4.0), include_cvae=False, traverse_dim=1, k=2,
-                         out=str(tmp_path / "reports"))
-    result = run_study(config, data=data, classifier_cache=tmp_path / "cache")
-    for row in result.rows:
-        for key in ("mig", "dci_disentanglement", "dci_completeness", "factor_vae"):
-            assert 0.0 <= row[key] <= 1.0
-    assert (result.report_dir / "figures" / "disentanglement_vs_beta.png").exists()
-    md = (result.report_dir / "report.md").read_text()
-    assert "| MIG |" in md
-    mig_line = next(line for line in result.conclusions if "MIG over" in line)
-    raised = result.rows[1]["mig"] > result.rows[0]["mig"]
-    assert ("β = 4 raised MIG" if raised else "β = 4 did not raise MIG") in mig_line
-
-
-def test_a_study_stopped_while_its_classifier_trains_writes_a_report_without_models(tmp_path, tiny_split):
-    stop = threading.Event()
-    stop.set()
-    config = StudyConfig(training=TrainConfig(epochs=1, batch_size=50, latent_dim=4), betas=(1.0,), k=4,
-                         out=str(tmp_path / "reports"))
-    result = run_study(config, data=tiny_split, stop_event=stop, classifier_cache=tmp_path / "cache")
-    assert result.stopped and result.rows == []
-    assert "stopped before any model finished" in (result.report_dir / "report.md").read_text()
-    assert not (tmp_path / "cache").exists()  # the classifier stopped within a batch: nothing was cached
-    assert not (result.report_dir / "runs").exists()
-
-
-def test_test_images_of_another_shape_are_refused_before_anything_is_trained(tmp_path, tiny_split):
-    config = StudyConfig(training=TrainConfig(epochs=1), out=str(tmp_path / "reports"))
-    test_set = (np.zeros((10, 32, 32, 1), "float32"), np.zeros(10, "int32"))
-    with pytest.raises(ValueError, match="test images are 32×32×1 but tiny trains on 28×28×1"):
-        run_study(config, data=tiny_split, test_set=test_set, classifier_cache=tmp_path / "cache")
-    assert not (tmp_path / "reports").exists()
+def test_the_study_settings_load_without_tensorflow():
+    # The window builds a StudyConfig before TensorFlow has loaded.
+    code = ("import sys, keras_models.study.config\n"
+            "from keras_models.study import StudyConfig, conclusions\n"
+            "StudyConfig().validate()\n"
+            "loaded = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
+            "assert not loaded, loaded\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

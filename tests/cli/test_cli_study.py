@@ -1,0 +1,61 @@
+"""`main.py study`: bad settings are refused in one line before anything is written; a tiny
+study prints its steps, each model's numbers and the conclusions, and writes its report."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def study_args(digits_idx_dir, tmp_path):
+    return ["study", "--dataset", f"idx:{digits_idx_dir}", "--out", tmp_path / "reports", "-e", "1",
+            "-bs", "50", "--latent-dim", "4", "--precision", "float32", "-k", "2"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--betas", "1", "-1"], "beta must be a number between 0 and 1000, got '-1'"),
+    (["-k", "0"], "k (importance samples) must be a whole number >= 1, got 0"),
+    (["--test-images", "5"], "test images must be a whole number >= 10, got 5"),
+    (["--traverse-dim", "4"], "traverse dimension 4 does not exist with latent size 4"),
+    (["--classes", "1", "12"], "classes must be digits 0-9, got [1, 12]"),
+    (["-e", "0"], "epochs must be a whole number >= 1, got 0"),
+])
+def test_bad_study_settings(study_args, tmp_path, extra, message):
+    status, stdout, stderr = run_main(study_args + extra)
+    assert status == 2, (stdout, stderr)
+    assert stderr.strip().splitlines() == [f"main.py study: error: {message}"]
+    assert not (tmp_path / "reports").exists()
+
+
+def test_a_bad_study_value_is_the_only_line_on_stderr(tmp_path):
+    # The settings are checked before TensorFlow loads and prints its own lines.
+    result = subprocess.run([sys.executable, "main.py", "study", "--betas", "-1", "--out", str(tmp_path)],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "main.py study: error: beta must be a number between 0 and 1000, got '-1'"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tiny_study_prints_its_steps_and_writes_its_report(study_args, tmp_path):
+    status, stdout, stderr = run_main(study_args + ["--betas", "1", "4", "--no-cvae", "--test-images", "40"])
+    assert status == 0, stderr
+    (report,) = (tmp_path / "reports").iterdir()
+    lines = stdout.splitlines()
+    stages = [line for line in lines if line.startswith("[")]
+    assert stages == ["[  0%] training the evaluation classifier (cached after the first time)",
+                      "[ 17%] training VAE (β = 1) (1 of 2)", "[ 33%] measuring VAE (β = 1) (IWAE with k = 2)",
+                      "[ 50%] training β-VAE (β = 4) (2 of 2)", "[ 67%] measuring β-VAE (β = 4) (IWAE with k = 2)",
+                      "[ 83%] drawing figures and writing the report", "[100%] done"]
+    models = [line.split(":")[0].strip() for line in lines if "IWAE NLL" in line and "active units" in line]
+    assert models == ["VAE (β = 1)", "β-VAE (β = 4)"]
+    conclusions = [line[2:] for line in lines if line.startswith("- ")]
+    assert conclusions and all(line in (report / "report.md").read_text() for line in conclusions)
+    assert lines[-1] == f"report written to {report / 'report.html'}"
+    assert {"report.md", "report.html", "metrics.csv", "study.json", "figures", "runs"} <= {
+        p.name for p in report.iterdir()}
