@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from keras_models.config import TRAVERSAL_RANGE, TRAVERSAL_STEPS
+from keras_models.config import DEFAULT_CLASSES, DEFAULT_TRAVERSE_DIM, TRAVERSAL_RANGE, TRAVERSAL_STEPS
 from keras_models.images import label_rows, save_gif, save_png, tile
 from keras_models.models import NUM_CLASSES, VAE, sigmoid
 
@@ -109,8 +109,8 @@ def class_style_grid(model: VAE, images: np.ndarray, labels: np.ndarray) -> np.n
     return tile(_decode_probabilities(model, codes, all_labels), len(images), NUM_CLASSES)
 
 
-def run_grids(model: VAE, images: np.ndarray, labels: np.ndarray, traverse_dim: int = 6,
-              classes: Sequence[int] = (1, 4, 9), seed: int = 0) -> dict[str, np.ndarray]:
+def run_grids(model: VAE, images: np.ndarray, labels: np.ndarray, traverse_dim: int = DEFAULT_TRAVERSE_DIM,
+              classes: Sequence[int] = DEFAULT_CLASSES, seed: int = 0) -> dict[str, np.ndarray]:
     """The standard set of grids for a trained model, keyed by file stem."""
     cond_labels = labels if model.conditional else None
     values = traversal_values()
@@ -130,7 +130,8 @@ def run_grids(model: VAE, images: np.ndarray, labels: np.ndarray, traverse_dim: 
 
 
 def write_run_grids(model: VAE, images: np.ndarray, labels: np.ndarray, out_dir: str | Path,
-                    traverse_dim: int = 6, classes: Sequence[int] = (1, 4, 9), seed: int = 0) -> list[Path]:
+                    traverse_dim: int = DEFAULT_TRAVERSE_DIM, classes: Sequence[int] = DEFAULT_CLASSES,
+                    seed: int = 0) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [save_png(grid, out_dir / f"{name}.png")
