@@ -246,6 +246,11 @@ def test_study_tab_runs_a_study_and_shows_its_table_and_figures(qtbot, window, t
     assert (study.report_dir / "report.html").exists()
     assert "β = 0.5" in study.conclusions.text()
     assert window.controls.train_button.isEnabled()
+    # One model: the last one the study finished is the open model, with its own settings and folder.
+    last_run = study.report_dir / rows[-1].row["run_dir"]
+    assert window.worker.run_dir == last_run and window.run_dir == last_run
+    assert window.worker.config.beta == 2.0 and window.model_info.config["beta"] == 2.0
+    assert window.evaluate_button.isEnabled()
 
 
 def test_evaluate_run_reports_numbers_and_writes_them_to_the_run(qtbot, window):
