@@ -1,5 +1,6 @@
-"""The Qt-free core: models, losses, data, training sessions and image grids.
+"""The Qt-free core: models, losses, data, training sessions, evaluation and the β study.
 
-Importing this package is cheap; TensorFlow loads only when a module that
-needs it (models, data pipelines, training, grids) is imported.
+Importing this package is cheap. TensorFlow loads only with a module that needs
+it (models, training, grids, evaluation), or when the data package builds a
+pipeline or reads tensorflow-datasets.
 """
