@@ -10,7 +10,7 @@ from PyQt6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderV
                              QListWidget, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget,
                              QTableWidgetItem, QVBoxLayout, QWidget)
 
-from gui.widgets import ScaledImage
+from gui.image_panel import ScaledImage
 from keras_models.config import STUDY_COLUMNS, ConfigError, parse_beta
 
 NUMBER_LIST = r"^\s*(\d+(\.\d*)?|\.\d+)(\s+(\d+(\.\d*)?|\.\d+))*\s*$"
