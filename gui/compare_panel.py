@@ -17,7 +17,8 @@ from PyQt6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeade
                              QListWidgetItem, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                              QVBoxLayout, QWidget)
 
-from gui.widgets import FigurePanel, ImagePanel
+from gui.figure_panel import FigurePanel
+from gui.image_panel import ImagePanel
 from keras_models.compare import (ALL_DIMS_TRAVERSAL, RunSummary, comparison_table,
                                   load_run_summary, shared_traversal, traversal_stack)
 from keras_models.config import TRAVERSAL_RANGE

@@ -10,7 +10,7 @@ from PyQt6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderV
                              QListWidget, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget,
                              QTableWidgetItem, QVBoxLayout, QWidget)
 
-from gui.widgets import ScaledImage
+from gui.image_panel import ScaledImage
 from keras_models.config import ConfigError, parse_beta
 from keras_models.formatting import STUDY_COLUMNS
 

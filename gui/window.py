@@ -9,9 +9,13 @@ from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMes
                              QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from gui.compare_panel import ComparePanel
-from gui.controls import ClassControls, TrainingControls, TraversalControls
+from gui.class_controls import ClassControls
+from gui.training_controls import TrainingControls
+from gui.traversal_controls import TraversalControls
 from gui.study_panel import StudyPanel
-from gui.widgets import ImagePanel, KLBars, LossPlot
+from gui.image_panel import ImagePanel
+from gui.kl_bars import KLBars
+from gui.loss_plot import LossPlot
 from gui.worker import (EvaluateJob, ExportGifJob, ModelWorker, OpenJob, OpenModel, SaveModelJob, StudyJob,
                         TrainJob)
 from keras_models.config import MODEL_TITLES, ConfigError, ViewRequest

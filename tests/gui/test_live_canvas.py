@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from gui.widgets import KLBars, LossPlot, kl_limits
+from gui.kl_bars import KLBars, kl_limits
+from gui.loss_plot import LossPlot
 
 
 def shown(qtbot, widget, canvas, size=(900, 320)):
