@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtCore import QThread, QTimer, Qt
+from PyQt6.QtCore import QThread
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                             QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+                             QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from gui.compare_panel import ComparePanel
 from gui.class_controls import ClassControls
@@ -14,15 +14,14 @@ from gui.training_controls import TrainingControls
 from gui.traversal_controls import TraversalControls
 from gui.study_panel import StudyPanel
 from gui.image_panel import ImagePanel
-from gui.kl_bars import KLBars
-from gui.loss_plot import LossPlot
+from gui.run_panel import RunPanel
+from gui.training_tab import TrainingTab
 from gui.worker import (EvaluateJob, ExportGifJob, ModelWorker, OpenJob, OpenModel, SaveModelJob, StudyJob,
                         TrainJob)
 from keras_models.config import MODEL_TITLES, ConfigError, ViewRequest
 from keras_models.events import (BatchProgress, EpochDone, EvaluationDone, Notice, RunStarted, StageStarted,
                                  Stopped, StudyFigure, StudyRow)
-from keras_models.formatting import STUDY_COLUMNS, evaluation_lines, format_cell, format_eta, metrics_text
-
+from keras_models.formatting import STUDY_COLUMNS, format_cell, format_eta, metrics_text
 
 
 class MainWindow(QMainWindow):
@@ -53,7 +52,7 @@ class MainWindow(QMainWindow):
         self.metrics_label.setText("Loading TensorFlow…")
 
     @property
-    def training(self) -> bool:
+    def busy(self) -> bool:
         """True while a job that locks the settings runs: a training, study, evaluation or opening."""
         return self.busy_job is not None
 
@@ -70,26 +69,15 @@ class MainWindow(QMainWindow):
         self.notice.setWordWrap(True)
         self.notice.setStyleSheet("background: #fff3cd; color: #664d03; padding: 6px; border-radius: 4px;")
         self.notice.hide()
-        self.run_label = QLabel("No run open")
-        self.run_label.setWordWrap(True)
-        self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.evaluate_button = QPushButton("Evaluate run")
-        self.evaluate_button.setToolTip("Test NELBO, importance-sampled NLL (k from the β study tab), active "
-                                        "units and Fréchet distance, measured in the background and written "
-                                        "to evaluation.json in the run folder")
-        self.evaluate_button.clicked.connect(self.evaluate_run)
-        self.evaluation_label = QLabel("")
-        self.evaluation_label.setWordWrap(True)
-        self.evaluation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.run_panel = RunPanel()
+        self.run_panel.evaluate_button.clicked.connect(self.evaluate_run)
+        self.evaluate_button, self.evaluation_label = self.run_panel.evaluate_button, self.run_panel.evaluation_label
         self.study = StudyPanel()
         self.study.run_clicked.connect(self.start_study)
         self.compare = ComparePanel(self.show_error)
-        self.loss_plot = LossPlot(self.show_error)
-        self.kl_bars = KLBars(self.show_error)
-        self.reconstructions = ImagePanel("Reconstructions", "reconstructions", self.show_error)
-        self.reconstructions.caption.setText("originals above, reconstructions below")
-        self.samples = ImagePanel("Samples", "samples", self.show_error)
-        self.samples.caption.setText("fixed prior codes, decoded every epoch")
+        self.busy_tab = TrainingTab(self.show_error)
+        self.loss_plot, self.kl_bars = self.busy_tab.loss_plot, self.busy_tab.kl_bars
+        self.reconstructions, self.samples = self.busy_tab.reconstructions, self.busy_tab.samples
         self.traversal_controls = TraversalControls()
         self.traversal = ImagePanel("Latent traversal", "traversal", self.show_error)
         self.class_controls = ClassControls()
@@ -102,7 +90,7 @@ class MainWindow(QMainWindow):
 
     def _build_layout(self) -> None:
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._training_tab(), "Training")
+        self.tabs.addTab(self.busy_tab, "Training")
         self.tabs.addTab(self._panel_tab(self.traversal_controls, self.traversal), "Latent traversal")
         self.tabs.addTab(self._class_tab(), "CVAE classes")
         self.tabs.addTab(self.study, "β study")
@@ -110,10 +98,7 @@ class MainWindow(QMainWindow):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.controls)
-        side_layout.addWidget(QLabel("<b>Run folder</b>"))
-        side_layout.addWidget(self.run_label)
-        side_layout.addWidget(self.evaluate_button)
-        side_layout.addWidget(self.evaluation_label)
+        side_layout.addWidget(self.run_panel)
         side_layout.addStretch(1)
         side.setMaximumWidth(330)
         right = QWidget()
@@ -149,19 +134,6 @@ class MainWindow(QMainWindow):
                                 StudyRow: lambda event: self._on_study_row(event.row),
                                 StudyFigure: lambda event: self.study.add_figure(event.name, event.path),
                                 EvaluationDone: lambda event: None, Notice: lambda event: self.show_notice(event.text)}
-
-    def _training_tab(self) -> QWidget:
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        top = QHBoxLayout()
-        top.addWidget(self.loss_plot, 3)
-        top.addWidget(self.kl_bars, 1)
-        images = QHBoxLayout()
-        images.addWidget(self.reconstructions, 1)
-        images.addWidget(self.samples, 1)
-        layout.addLayout(top, 1)
-        layout.addLayout(images, 1)
-        return tab
 
     @staticmethod
     def _panel_tab(controls: QWidget, *panels: QWidget) -> QWidget:
@@ -218,7 +190,7 @@ class MainWindow(QMainWindow):
 
     # ----- actions --------------------------------------------------------------------------------
     def start_training(self) -> None:
-        if self.training or not self.tf_ready:
+        if self.busy or not self.tf_ready:
             return
         config = self.controls.config()
         config.out = str(self.runs_folder)
@@ -244,7 +216,7 @@ class MainWindow(QMainWindow):
             self.progress.setFormat("stopping…")
 
     def start_study(self) -> None:
-        if self.training or not self.tf_ready:
+        if self.busy or not self.tf_ready:
             return
         config = self.controls.config()
         try:
@@ -259,7 +231,7 @@ class MainWindow(QMainWindow):
         self._start_job(StudyJob(settings))
 
     def evaluate_run(self) -> None:
-        if self.training or self.model_info is None:
+        if self.busy or self.model_info is None:
             return
         self.evaluation_label.setText(f"evaluating with k = {self.study.k.value()}…")
         self._start_job(EvaluateJob(self.study.k.value()))
@@ -271,15 +243,15 @@ class MainWindow(QMainWindow):
         self.worker.submit(job)
 
     def _update_busy(self) -> None:
-        self.controls.set_training(self.training)
-        self.study.set_busy(self.training)
+        self.controls.set_training(self.busy)
+        self.study.set_busy(self.busy)
         self._set_model_actions()
 
     def _set_model_actions(self) -> None:
-        self.open_action.setEnabled(not self.training)
-        self.save_model_action.setEnabled(not self.training and self.model_info is not None)
+        self.open_action.setEnabled(not self.busy)
+        self.save_model_action.setEnabled(not self.busy and self.model_info is not None)
         self.save_all_action.setEnabled(self.run_dir is not None)
-        self.evaluate_button.setEnabled(not self.training and self.model_info is not None)
+        self.evaluate_button.setEnabled(not self.busy and self.model_info is not None)
 
     def request_views(self) -> None:
         request = ViewRequest(**self.traversal_controls.request_fields(), **self.class_controls.request_fields())
@@ -292,7 +264,7 @@ class MainWindow(QMainWindow):
             self.open_run(folder)
 
     def open_run(self, folder: str) -> None:
-        if self.training:
+        if self.busy:
             return
         self.metrics_label.setText(f"opening {folder}…")
         self._start_job(OpenJob(folder))
@@ -323,8 +295,7 @@ class MainWindow(QMainWindow):
 
     def save_all(self, folder: Path) -> list[Path]:
         """Write every picture that has content into ``folder``; errors go to a message box."""
-        panels = [self.loss_plot, self.kl_bars, self.reconstructions, self.samples, self.traversal,
-                  self.class_grid, self.class_style]
+        panels = [*self.busy_tab.panels(), self.traversal, self.class_grid, self.class_style]
         written = []
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -338,7 +309,7 @@ class MainWindow(QMainWindow):
     # ----- what the worker reports ----------------------------------------------------------------
     def _on_ready(self) -> None:
         self.tf_ready = True
-        self.controls.train_button.setEnabled(not self.training)
+        self.controls.train_button.setEnabled(not self.busy)
         self.metrics_label.setText("Ready: choose settings and click Train")
         self.request_views()
 
@@ -348,7 +319,7 @@ class MainWindow(QMainWindow):
     def _on_started(self, event: RunStarted) -> None:
         self.run_dir = Path(event.run_dir)
         self._show_model_settings(event.config)
-        self.run_label.setText(f"{event.run_dir}\n{event.data}")
+        self.run_panel.show_run(event.run_dir, event.data)
         self.loss_plot.set_history(event.history, total_epochs=event.epochs)
         self.progress.setRange(0, 1000)
         self.controls.set_run_open(True)
@@ -368,7 +339,7 @@ class MainWindow(QMainWindow):
         else:
             self.run_dir = Path(info.run_dir)
             self._show_model_settings(info.config)
-            self.run_label.setText(f"{info.run_dir}\n{info.data}")
+            self.run_panel.show_run(info.run_dir, info.data)
             self.controls.set_run_open(True)
         self._set_model_actions()
 
@@ -382,21 +353,10 @@ class MainWindow(QMainWindow):
         self.loss_plot.add_batch(progress)
 
     def _on_epoch(self, event: EpochDone) -> None:
-        record, pictures = event.record, event.pictures
-        if "loss" in record:
-            self.loss_plot.add_epoch(record)
-            self.metrics_label.setText(f"epoch {int(record['epoch'])}: {metrics_text(record)}")
-        if pictures is None:
-            return
+        if "loss" in event.record:
+            self.metrics_label.setText(f"epoch {int(event.record['epoch'])}: {metrics_text(event.record)}")
         conditional = self.model_info is not None and self.model_info.config["model"] == "cvae"
-        columns = "; column c has label c" if conditional else ""
-        # One event each: together they kept the GUI thread busy for over 50 ms at every epoch's end.
-        for update in (
-            lambda: self.reconstructions.set_grid(pictures.reconstructions, "originals above, reconstructions below"),
-            lambda: self.samples.set_grid(pictures.samples, f"fixed prior codes, epoch {int(record['epoch'])}{columns}"),
-            lambda: self.kl_bars.set_values(pictures.kl_per_dim, pictures.active_units),
-        ):
-            QTimer.singleShot(0, update)
+        self.busy_tab.show_epoch(event, conditional)
 
     def _on_stage(self, event: StageStarted) -> None:
         if self.evaluating:
@@ -435,7 +395,7 @@ class MainWindow(QMainWindow):
                                "conclusions": result.conclusions})
             self.statusBar().showMessage(f"study written to {result.report_dir}", 15_000)
         elif isinstance(job, EvaluateJob):
-            self.evaluation_label.setText("\n".join(evaluation_lines(result)))
+            self.run_panel.show_evaluation(result)
         else:  # a model or GIF saved
             self.statusBar().showMessage(f"saved {result}", 8000)
 
