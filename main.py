@@ -91,7 +91,7 @@ def _check_writable(folder: str) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from keras_models.config import TrainConfig
-    from keras_models.data import load_dataset
+    from keras_models.data import check_training_data, load_dataset
     from keras_models.files import read_run
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "resume") and v is not None}
@@ -105,7 +105,7 @@ def _train(args: argparse.Namespace) -> int:
     else:
         config = TrainConfig(**settings).validate()
         _check_writable(config.out)
-        data = load_dataset(config.dataset, config.data_dir)
+        data = check_training_data(config, load_dataset(config.dataset, config.data_dir))
 
     from keras_models.formatting import summary_line
     from keras_models.training import TrainingDiverged, TrainingSession
@@ -182,7 +182,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _study(args: argparse.Namespace) -> int:
     from keras_models.config import TrainConfig
-    from keras_models.data import load_idx_test_set
+    from keras_models.data import CLASSIFIER_LABEL_USE, check_training_data, load_dataset, load_idx_test_set
     from keras_models.events import Event, JobState, StageStarted, StudyRow
     from keras_models.study import StudyConfig
 
@@ -193,6 +193,9 @@ def _study(args: argparse.Namespace) -> int:
                          traverse_dim=args.traverse_dim, classes=tuple(args.classes), test_images=args.test_images,
                          out=args.out).validate()
     test_set = load_idx_test_set(args.test_idx) if args.test_idx else None
+    # Loaded here, not by run_study, so data that cannot train is refused before TensorFlow
+    # loads (idx: and mnist-5k need none); the classifier takes the labels as classes.
+    data = check_training_data(training, load_dataset(training.dataset, training.data_dir), CLASSIFIER_LABEL_USE)
 
     def show(event: Event) -> None:
         # Keras prints each epoch itself (verbose=2); the study adds its steps and each model's numbers.
@@ -205,7 +208,7 @@ def _study(args: argparse.Namespace) -> int:
 
     from keras_models.study.runner import run_study  # loads TensorFlow: after every check above
 
-    result = run_study(config, test_set=test_set, state=JobState(on_event=show), verbose=2)
+    result = run_study(config, data=data, test_set=test_set, state=JobState(on_event=show), verbose=2)
     for line in result.conclusions:
         print(f"- {line}")
     print(f"report written to {result.report_dir / 'report.html'}")

@@ -5,7 +5,8 @@ from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                              QHBoxLayout, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from keras_models.config import ARCHITECTURES, MAX_BETA, MODEL_TITLES, PRECISIONS, TrainConfig
+from keras_models.config import (ARCHITECTURES, MAX_BATCH_SIZE, MAX_BETA, MAX_EPOCHS, MAX_LATENT_DIM, MODEL_TITLES,
+                                 PRECISIONS, TrainConfig)
 
 BETA_PRESETS = (0.1, 1, 2, 4, 10)
 DATASETS = (("MNIST", "mnist"), ("Fashion-MNIST", "fashion_mnist"), ("MNIST 5k (offline)", "mnist-5k"),
@@ -45,9 +46,9 @@ class TrainingControls(QGroupBox):
         self.arch = QComboBox()
         self.arch.addItems(ARCHITECTURES)
         self.arch.setToolTip("mlp: the reference 784-300-300 network; conv: two stride-2 convolutions each way")
-        self.latent_dim = self._int_box(1, 512, defaults.latent_dim, "Size of the latent code z")
-        self.epochs = self._int_box(1, 100_000, defaults.epochs, "Epochs to train (more epochs when continuing)")
-        self.batch_size = self._int_box(1, 60_000, defaults.batch_size, "Images per gradient step")
+        self.latent_dim = self._int_box(1, MAX_LATENT_DIM, defaults.latent_dim, "Size of the latent code z")
+        self.epochs = self._int_box(1, MAX_EPOCHS, defaults.epochs, "Epochs to train (more epochs when continuing)")
+        self.batch_size = self._int_box(1, MAX_BATCH_SIZE, defaults.batch_size, "Images per gradient step")
         self.learning_rate = QDoubleSpinBox()
         self.learning_rate.setDecimals(6)
         self.learning_rate.setRange(0.000001, 1.0)

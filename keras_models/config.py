@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Any
 
 MODELS = ("vae", "bvae", "cvae")
@@ -16,6 +17,21 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 NAMED_DATASETS = ("mnist", "fashion_mnist", "mnist-5k", "shapes", "dsprites")
 MAX_BETA = 1000.0
 DISENTANGLEMENT_KEYS = ("mig", "dci_disentanglement", "dci_completeness", "factor_vae")
+# Class labels are digits: the CVAE and the evaluation classifier one-hot encode them into this many.
+NUM_CLASSES = 10
+
+# Upper bounds on sizes, shared by the command line, the window and model files. Past them a
+# value is a typo, not an experiment: --latent-dim 100000 trained for minutes, wrote a 1 GB
+# model and then asked for 410 GiB to draw one grid; a seed past 2**31 - 1 cannot be shown
+# in the window's box (NumPy itself stops at 2**32 - 1). Sides of 256 already give the
+# reference MLP 20 million weights in its first layer alone (256 × 256 × 300).
+MAX_LATENT_DIM = 512
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 60_000
+MAX_SEED = 2**31 - 1
+MAX_IMAGE_SIDE = 256
+MAX_HIDDEN_UNITS = 4096
+MAX_HIDDEN_LAYERS = 8
 
 
 TRAVERSAL_RANGE = 3.0
@@ -37,11 +53,44 @@ class ConfigError(ValueError):
     """A setting has a value the tool cannot use; the message names it."""
 
 
-def check_whole_number(name: str, value: Any, minimum: int = 1) -> int:
-    """``value`` if it is an int (not a bool) >= ``minimum``; else ConfigError naming ``name``."""
+def check_whole_number(name: str, value: Any, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` if it is an int (not a bool) in [``minimum``, ``maximum``]; else ConfigError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:,}, got {value:,}")
     return value
+
+
+def check_image_shape(shape: Any, arch: str = "mlp") -> tuple[int, int, int]:
+    """``shape`` as (height, width, 1) when it is a grey image size the networks can be built
+    for; else ConfigError naming it. Shared by the models and the data checks, so data that
+    no model could take is refused before TensorFlow loads."""
+    sides = tuple(shape) if isinstance(shape, (list, tuple)) else ()
+    if (len(sides) != 3 or sides[2] != 1
+            or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or not 1 <= s <= MAX_IMAGE_SIDE
+                   for s in sides)):
+        raise ConfigError(f"image shape must be (height, width, 1) with sides from 1 to {MAX_IMAGE_SIDE}, "
+                          f"got {shape!r}")
+    sides = tuple(int(s) for s in sides)  # NumPy integers from array shapes become plain ints
+    if arch == "conv" and (sides[0] % 4 or sides[1] % 4):
+        raise ConfigError(f"the conv architecture needs image sides divisible by 4, got {sides}")
+    return sides
+
+
+def check_network(latent_dim: Any, hidden_units: Any, image_shape: Any,
+                  arch: str = "mlp") -> tuple[int, tuple[int, ...], tuple[int, int, int]]:
+    """(latent_dim, hidden_units, image_shape) normalised, or ConfigError naming the first bad one.
+
+    Model files run this too (through the model's constructor), so one whose configuration
+    asks for absurd sizes is refused before any weight is allocated.
+    """
+    check_whole_number("latent dim", latent_dim, maximum=MAX_LATENT_DIM)
+    if not isinstance(hidden_units, (list, tuple)) or len(hidden_units) > MAX_HIDDEN_LAYERS:
+        raise ConfigError(f"hidden units must be a list of at most {MAX_HIDDEN_LAYERS} layer sizes, "
+                          f"got {hidden_units!r}")
+    units = tuple(check_whole_number("hidden units", u, maximum=MAX_HIDDEN_UNITS) for u in hidden_units)
+    return latent_dim, units, check_image_shape(image_shape, arch)
 
 
 # Importance samples per image for the IWAE bound, and the fewest test images a measurement accepts.
@@ -100,8 +149,10 @@ class TrainConfig:
             raise ConfigError(
                 f"the vanilla VAE has beta = 1, got beta = {self.beta:g}: use -m bvae for other values"
             )
-        for name in ("epochs", "batch_size", "latent_dim", "ckpt_every"):
-            check_whole_number(name.replace("_", " "), getattr(self, name))
+        limits = {"epochs": MAX_EPOCHS, "batch_size": MAX_BATCH_SIZE, "latent_dim": MAX_LATENT_DIM,
+                  "ckpt_every": None}
+        for name, maximum in limits.items():
+            check_whole_number(name.replace("_", " "), getattr(self, name), maximum=maximum)
         if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
                 and 0 < self.learning_rate < 10):
             raise ConfigError(f"learning rate must be a number in (0, 10), got {self.learning_rate!r}")
@@ -112,7 +163,7 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
         check_dataset_name(self.dataset)
-        check_whole_number("seed", self.seed, minimum=0)
+        check_whole_number("seed", self.seed, minimum=0, maximum=MAX_SEED)
         return self
 
     @property

@@ -21,10 +21,9 @@ import tensorflow as tf
 from keras import layers, ops
 
 from keras_models import losses
-from keras_models.config import ARCHITECTURES, TrainConfig
+from keras_models.config import ARCHITECTURES, NUM_CLASSES, TrainConfig, check_network, parse_beta
 
 REGISTERED_PACKAGE = "vae_studio"
-NUM_CLASSES = 10
 # One fixed seed for evaluation, so validation numbers repeat run after run.
 EVAL_SEED = 2026
 TRACKED_TERMS = ("loss", "rec", "kl", "nelbo")
@@ -101,19 +100,18 @@ class VAE(keras.Model):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.latent_dim = int(latent_dim)
-        self.beta = float(beta)
-        self.hidden_units = tuple(int(u) for u in hidden_units)
-        self.image_shape = tuple(int(s) for s in image_shape)
         if precision not in DTYPE_POLICIES:
             raise ValueError(f"unknown precision {precision!r}: choose one of {', '.join(DTYPE_POLICIES)}")
         # Weights are always float32; "bfloat16" runs the matrix products in bfloat16.
         self.precision = precision
         if arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {arch!r}: choose one of {', '.join(ARCHITECTURES)}")
-        if arch == "conv" and (self.image_shape[0] % 4 or self.image_shape[1] % 4):
-            raise ValueError(f"the conv architecture needs image sides divisible by 4, got {self.image_shape}")
         self.arch = arch
+        # Checked before any layer is built: a model file's config.json reaches here through
+        # from_config, and absurd sizes in it would otherwise allocate gigabytes first.
+        self.latent_dim, self.hidden_units, self.image_shape = check_network(latent_dim, hidden_units,
+                                                                             image_shape, arch)
+        self.beta = parse_beta(beta)
         networks = (arch, self.image_shape, self.condition_dim, self.hidden_units, self.latent_dim,
                     DTYPE_POLICIES[precision])
         self.encoder = _encoder_network(*networks)

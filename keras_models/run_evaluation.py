@@ -14,8 +14,8 @@ import numpy as np
 
 from keras_models import classifier as digit_classifier
 from keras_models import evaluation
-from keras_models.config import DEFAULT_K, check_test_images, check_whole_number
-from keras_models.data import DataError, DataSplit, load_dataset
+from keras_models.config import DEFAULT_K, NUM_CLASSES, check_test_images, check_whole_number
+from keras_models.data import CLASSIFIER_LABEL_USE, DataError, DataSplit, load_dataset
 from keras_models.events import EvaluationDone, JobState, StageStarted
 from keras_models.files import EVALUATION_FILE, MODEL_FILE, read_run, write_text_atomic
 from keras_models.models import EVAL_SEED, VAE
@@ -39,6 +39,8 @@ def measurement_split(data: DataSplit, test_set: tuple[np.ndarray, np.ndarray] |
         n = test_images
         data = dataclasses.replace(data, val_x=data.val_x[:n], val_y=data.val_y[:n],
                                    val_factors=None if data.val_factors is None else data.val_factors[:n])
+    # Every measurement trains (or loads) the digit classifier on these labels as classes.
+    data.check_classes(NUM_CLASSES, CLASSIFIER_LABEL_USE)
     return data
 
 

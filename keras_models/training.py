@@ -23,8 +23,8 @@ import keras
 
 from keras_models import grids
 from keras_models.callbacks import StopOnRequest
-from keras_models.config import DEFAULT_CLASSES, TrainConfig, check_whole_number, default_traverse_dim
-from keras_models.data import DataSplit, binarize_fixed, load_dataset, make_pipeline
+from keras_models.config import DEFAULT_CLASSES, MAX_EPOCHS, TrainConfig, check_whole_number, default_traverse_dim
+from keras_models.data import DataSplit, binarize_fixed, check_training_data, load_dataset, make_pipeline
 from keras_models.events import BatchProgress, EpochDone, JobState, RunStarted, Stopped
 from keras_models.files import (CONFIG_FILE, GRIDS_DIR, METRICS_FILE, MODEL_FILE, STATE_FILE, atomic_path,
                                 write_text_atomic)
@@ -186,6 +186,7 @@ class TrainingSession:
         keras.utils.set_random_seed(config.seed)
         if data is None:
             data = load_dataset(config.dataset, config.data_dir)
+        check_training_data(config, data)
         model = build_model(config, data.image_shape)
         run_dir = create_run_dir(config.out, config.run_name())
         write_text_atomic(run_dir / CONFIG_FILE, json.dumps({
@@ -202,7 +203,7 @@ class TrainingSession:
                model: VAE | None = None, **kwargs: Any) -> "TrainingSession":
         """Continue ``run_dir`` from its last checkpoint (weights and optimizer state)."""
         run = read_run(run_dir)
-        check_whole_number("epochs", more_epochs)
+        check_whole_number("epochs", more_epochs, maximum=MAX_EPOCHS)
         if model is None:
             model = load_model_file(run.run_dir / MODEL_FILE)
         config = run.config
@@ -210,6 +211,7 @@ class TrainingSession:
         keras.utils.set_random_seed(config.seed + len(run.history))
         if data is None:
             data = load_dataset(config.dataset, config.data_dir)
+        check_training_data(config, data)
         return cls(config, model, data, run.run_dir, run.history, **kwargs)
 
     @property

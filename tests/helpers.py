@@ -44,13 +44,19 @@ IDX_TYPE_CODES = {np.dtype("uint8"): 0x08, np.dtype("int8"): 0x09, np.dtype(">i2
                   np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
 
 
+def idx_header(shape: tuple[int, ...], dtype="uint8") -> bytes:
+    """An IDX header: zero, zero, type code, rank, big-endian sizes. Any sizes, so a test
+    can write a header that promises more (or less) data than follows it."""
+    dtype = np.dtype(dtype)
+    dtype = dtype.newbyteorder(">") if dtype.itemsize > 1 else dtype
+    return bytes([0, 0, IDX_TYPE_CODES[dtype], len(shape)]) + np.asarray(shape, dtype=">u4").tobytes()
+
+
 def idx_bytes(array: np.ndarray) -> bytes:
-    """The IDX encoding of ``array``: zero, zero, type code, rank, big-endian sizes, data."""
+    """The IDX encoding of ``array``: its header, then its data big-endian."""
     array = np.asarray(array)
     dtype = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
-    header = bytes([0, 0, IDX_TYPE_CODES[dtype], array.ndim])
-    header += np.asarray(array.shape, dtype=">u4").tobytes()
-    return header + array.astype(dtype).tobytes()
+    return idx_header(array.shape, array.dtype) + array.astype(dtype).tobytes()
 
 
 def write_idx(path, array: np.ndarray):
@@ -92,6 +98,27 @@ def small_config(out, **overrides):
                   precision="float32", dataset="mnist-5k", out=str(out))
     values.update(overrides)
     return TrainConfig(**values).validate()
+
+
+def snapshot(folder):
+    """Every file under ``folder`` with its size and modification time."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*"))}
+
+
+def assert_bad_input(status, stdout, stderr, *names):
+    """What bad input on the command line gives: exit status 2 and one line on stderr naming ``names``."""
+    assert status == 2, (stdout, stderr)
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("main.py") and "error: " in lines[0], lines[0]
+    for name in names:
+        assert name in lines[0], lines[0]
+    assert "Traceback" not in stdout + stderr
+
+
+def assert_no_run_folder(out):
+    assert not out.exists() or not any(out.iterdir()), list(out.iterdir())
 
 
 def run_main(argv):

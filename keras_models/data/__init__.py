@@ -15,17 +15,19 @@ from __future__ import annotations
 
 from typing import Callable
 
-from keras_models.config import check_dataset_name
+from keras_models.config import NUM_CLASSES, ConfigError, TrainConfig, check_dataset_name, check_image_shape
 from keras_models.data import idx, offline, shapes, tfds_sets
-from keras_models.data.base import OFFLINE_SET, DataError, DatasetUnavailable, DataSplit, binarize_fixed, to_images
+from keras_models.data.base import (OFFLINE_SET, DataError, DatasetUnavailable, DataSplit, binarize_fixed,
+                                    check_images, to_images)
 from keras_models.data.idx import load_idx_folder, load_idx_test_set, read_idx
 from keras_models.data.offline import load_mnist_5k
 from keras_models.data.pipeline import make_pipeline
 from keras_models.data.tfds_sets import load_dsprites, load_tfds
 
 __all__ = [
-    "OFFLINE_SET", "DataError", "DatasetUnavailable", "DataSplit", "binarize_fixed", "to_images",
-    "load_dataset", "load_idx_folder", "load_idx_test_set", "read_idx", "load_mnist_5k", "make_pipeline",
+    "OFFLINE_SET", "DataError", "DatasetUnavailable", "DataSplit", "binarize_fixed", "check_images", "to_images",
+    "CLASSIFIER_LABEL_USE", "CVAE_LABEL_USE", "check_training_data", "load_dataset", "load_idx_folder",
+    "load_idx_test_set", "read_idx", "load_mnist_5k", "make_pipeline",
     "load_dsprites", "load_tfds",
 ]
 
@@ -65,3 +67,32 @@ def load_dataset(
         if notify is not None:
             notify(split.notice)
         return split
+
+
+# What takes the labels as classes 0-9, for the messages that refuse other labels.
+CVAE_LABEL_USE = "the conditional VAE one-hot encodes"
+CLASSIFIER_LABEL_USE = "the evaluation classifier learns"
+
+
+def check_training_data(config: TrainConfig, data: DataSplit, label_use: str | None = None) -> DataSplit:
+    """Refuse ``data`` when ``config`` (validated) cannot train on it; return it otherwise.
+
+    Run before a run folder is made, and on the command line before TensorFlow loads,
+    so these come as one line rather than as a model that fails to build or a half-made
+    run. ``label_use`` names what will take the labels as classes 0-9, for the message
+    (a study's evaluation classifier, say); by default only a CVAE's labels are checked.
+    """
+    try:
+        check_image_shape(data.image_shape, config.arch)
+    except ConfigError as exc:
+        raise DataError(f"{data.name}: {exc}") from None
+    # Refused rather than clipped: the run folder records the batch size it was given,
+    # and a silently smaller one would make that record and every comparison with it wrong.
+    if config.batch_size > len(data.train_x):
+        raise ConfigError(f"batch size {config.batch_size:,} is larger than the {len(data.train_x):,} training "
+                          f"images of {data.name}: choose at most {len(data.train_x):,}")
+    if label_use is None and config.conditional:
+        label_use = CVAE_LABEL_USE
+    if label_use is not None:
+        data.check_classes(NUM_CLASSES, label_use)
+    return data

@@ -18,7 +18,7 @@ import numpy as np
 
 from keras_models import classifier as digit_classifier
 from keras_models import evaluation
-from keras_models.data import DataSplit, load_dataset
+from keras_models.data import DataSplit, check_training_data, load_dataset
 from keras_models.events import JobState, StageStarted, Stopped, StudyRow
 from keras_models.models import EVAL_SEED, VAE
 from keras_models.run_evaluation import measurement_split
@@ -122,6 +122,7 @@ def run_study(config: StudyConfig, data: DataSplit | None = None,
         data = load_dataset(config.training.dataset, config.training.data_dir)
     # Before the report folder exists: test images of the wrong shape leave nothing behind.
     data = measurement_split(data, test_set, config.test_images)
+    check_training_data(config.training, data)
     report_dir = create_run_dir(config.out, "study")
     entries = config.entries()
     rows: list[dict[str, Any]] = []

@@ -1,11 +1,17 @@
 """Saving and loading models: weights, configuration, class and optimizer state survive."""
+import json
+import zipfile
+
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
+from keras_models import models
 from keras_models.data import make_pipeline
+from keras_models.files import RunError
 from keras_models.models import VAE, ConditionalVAE, build_model
+from keras_models.training import load_model_file
 from tests.helpers import make_digits, small_config
 
 
@@ -69,3 +75,41 @@ def test_config_round_trip(cls, arch):
     assert type(clone) is cls
     assert clone.get_config() == config
     assert [tuple(v.shape) for v in clone.weights] == [tuple(v.shape) for v in model.weights]
+
+
+def with_config(source, target, **changes):
+    """A copy of the .keras file ``source`` whose config.json has ``changes`` in the model's settings."""
+    with zipfile.ZipFile(source) as original:
+        members = {name: original.read(name) for name in original.namelist()}
+    saved = json.loads(members["config.json"])
+    saved["config"].update(changes)
+    members["config.json"] = json.dumps(saved).encode()
+    with zipfile.ZipFile(target, "w") as rewritten:
+        for name, data in members.items():
+            rewritten.writestr(name, data)
+    return target
+
+
+@pytest.mark.parametrize("changes, named", [
+    ({"image_shape": [20000, 20000, 1]}, "image shape must be (height, width, 1) with sides from 1 to 256, "
+                                         "got [20000, 20000, 1]"),
+    ({"latent_dim": 10**7}, "latent dim must be at most 512, got 10,000,000"),
+    ({"hidden_units": [300, 10**9]}, "hidden units must be at most 4,096, got 1,000,000,000"),
+    ({"beta": 1e30}, "beta must be a number between 0 and 1000, got 1e+30"),
+])
+def test_a_model_file_asking_for_absurd_sizes_is_refused_before_any_layer_is_built(tmp_path, monkeypatch,
+                                                                                  changes, named):
+    build_model(small_config(tmp_path)).save(tmp_path / "good.keras")
+    path = with_config(tmp_path / "good.keras", tmp_path / "model.keras", **changes)
+    built = []
+
+    def refuse_to_build(*args):  # were the sizes not checked first, this is where gigabytes would go
+        built.append(args)
+        raise RuntimeError("a network was built")
+
+    monkeypatch.setattr(models, "_encoder_network", refuse_to_build)
+    monkeypatch.setattr(models, "_decoder_network", refuse_to_build)
+    with pytest.raises(RunError) as caught:
+        load_model_file(path)
+    assert str(caught.value) == f"cannot load model {path}: {named}"
+    assert built == []

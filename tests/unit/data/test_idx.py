@@ -114,5 +114,6 @@ def test_load_idx_folder_errors(tmp_path):
 def test_load_idx_folder_refuses_mismatched_counts(tmp_path):
     write_digits_idx(tmp_path, n_train=10, n_val=5)
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(9, dtype="uint8"))
-    with pytest.raises(DataError, match=r"do not match: train images \(10, 28, 28\), labels \(9,\)"):
+    with pytest.raises(DataError, match=r"training images and labels do not match: images \(10, 28, 28, 1\), "
+                                        r"labels \(9,\)"):
         idx.load_idx_folder(tmp_path)

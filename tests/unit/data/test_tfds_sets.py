@@ -6,7 +6,7 @@ import time
 import pytest
 
 from keras_models.data import load_dataset, tfds_sets
-from keras_models.data.base import DatasetUnavailable
+from keras_models.data.base import DataError, DatasetUnavailable
 
 
 def unused_port() -> int:
@@ -71,3 +71,16 @@ def test_dsprites_offline_fails_fast_without_fallback(tmp_path, no_network):
         load_dataset("dsprites", data_dir=str(tmp_path), fallback=False)
     assert time.perf_counter() - start < 10.0
     assert no_network == [("github.com", 443)]
+
+
+def test_a_downloaded_set_without_training_images_is_refused(monkeypatch):
+    import tensorflow as tf
+
+    class EmptyTrainingSplit:  # what a damaged download could hand back
+        def as_dataset(self, split, batch_size, as_supervised):
+            return [(tf.zeros((0, 28, 28, 1), tf.uint8), tf.zeros((0,), tf.int64)),
+                    (tf.zeros((3, 28, 28, 1), tf.uint8), tf.zeros((3,), tf.int64))]
+
+    monkeypatch.setattr(tfds_sets, "_prepared_builder", lambda name, data_dir, timeout: EmptyTrainingSplit())
+    with pytest.raises(DataError, match="^mnist: the training split has no images$"):
+        load_dataset("mnist", fallback=False)
