@@ -2,18 +2,26 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import tempfile
+import threading
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from keras_models.config import DEFAULT_CLASSES
 
-# Keep TensorFlow's start-up chatter out of the terminal; real errors still show.
+if TYPE_CHECKING:
+    from keras_models.events import JobState
+
+# Keep TensorFlow's log lines out of the terminal once it runs; real errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -89,66 +97,144 @@ def _check_writable(folder: str) -> None:
         raise ValueError(f"cannot write to output folder {folder}")
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with file descriptor 2 sent to a temporary file.
+
+    Its C++ libraries log oneDNN and CUDA lines through absl before absl is set up,
+    when TF_CPP_MIN_LOG_LEVEL does not apply yet, and the CUDA probe of the first
+    device look-up logs an error on machines without a GPU driver; nothing else
+    silences them. What they wrote is shown only if the import fails.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow
+            tensorflow.config.list_physical_devices()
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(state: JobState) -> Iterator[None]:
+    """For the block, a first Ctrl-C asks ``state`` to stop after the batch in progress, as the
+    window's Stop does; a second one aborts at once. The previous handler comes back after."""
+    if threading.current_thread() is not threading.main_thread():  # only it may set handlers
+        yield
+        return
+
+    def stop(signum, frame) -> None:
+        if state.stop_requested:
+            raise KeyboardInterrupt
+        state.request_stop()
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _train(args: argparse.Namespace) -> int:
-    from keras_models.config import TrainConfig
+    from keras_models.config import TrainConfig, check_whole_number
     from keras_models.data import check_training_data, load_dataset
-    from keras_models.files import read_run
+    from keras_models.data.tfds_sets import TFDS_HOSTS
+    from keras_models.events import JobState
+    from keras_models.files import MODEL_FILE, check_model_file, read_run
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "resume") and v is not None}
     # Everything that can be checked without TensorFlow is checked first, so bad input
-    # gets its one-line error before TensorFlow's start-up chatter.
+    # gets its one-line error at once.
     if args.resume:
-        read_run(args.resume)
+        run = read_run(args.resume)
+        epochs = check_whole_number("epochs", settings.get("epochs", 10))
+        check_model_file(run.run_dir / MODEL_FILE)
+        config = run.config
         ignored = sorted(set(settings) - {"epochs"})
         if ignored:
             print(f"note: --resume uses the run's saved settings; ignoring {', '.join(ignored)}", file=sys.stderr)
     else:
         config = TrainConfig(**settings).validate()
         _check_writable(config.out)
-        data = check_training_data(config, load_dataset(config.dataset, config.data_dir))
+    if config.dataset in TFDS_HOSTS:  # tensorflow-datasets imports TensorFlow
+        _import_tensorflow_quietly()
+    # A resume continues on the data it trained on or not at all: no offline stand-in.
+    data = check_training_data(config, load_dataset(config.dataset, config.data_dir, fallback=not args.resume))
 
+    _import_tensorflow_quietly()
     from keras_models.formatting import summary_line
     from keras_models.training import TrainingDiverged, TrainingSession
 
+    state = JobState()
     if args.resume:
-        session = TrainingSession.resume(args.resume, settings.get("epochs", 10), verbose=1)
+        session = TrainingSession.resume(run.run_dir, epochs, data=data, state=state, verbose=1)
     else:
-        session = TrainingSession.new(config, data=data, verbose=1)
+        session = TrainingSession.new(config, data=data, state=state, verbose=1)
     if session.data.notice:
         print(f"notice: {session.data.notice}", file=sys.stderr)
     print(f"training {session.config.run_name()} on {session.data.describe()} -> {session.run_dir}")
     try:
-        result = session.run()
+        with _ctrl_c_stops(state):
+            result = session.run()
     except TrainingDiverged as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    if result.stopped:
+        print()  # end the progress bar Keras left half-drawn
     if result.history:
         print(summary_line(result.history[-1]))
     print(f"run saved in {result.run_dir}")
+    if result.stopped:
+        print(f"stopped by Ctrl-C: kept the weights trained so far; the unfinished epoch is not counted, "
+              f"so the run stands at epoch {len(result.history)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 
 def _grids(args: argparse.Namespace) -> int:
     from keras_models.config import default_traverse_dim
-    from keras_models.files import GRIDS_DIR, MODEL_FILE, read_run
+    from keras_models.files import (GRIDS_DIR, MODEL_FILE, DiskFull, check_model_file, format_size, is_disk_full,
+                                    read_run)
 
-    config = read_run(args.run_dir).config
+    run = read_run(args.run_dir)
+    config = run.config
+    if args.traverse_dim is None:  # the same choice training makes for its own grids
+        args.traverse_dim = default_traverse_dim(config.latent_dim)
+    if not 0 <= args.traverse_dim < config.latent_dim:
+        raise ValueError(f"--traverse-dim {args.traverse_dim} does not exist: the model has {config.latent_dim} latent dimensions")
+    if any(not 0 <= c <= 9 for c in args.classes):
+        raise ValueError(f"--classes must be digits 0-9, got {' '.join(map(str, args.classes))}")
+    check_model_file(run.run_dir / MODEL_FILE)
+    out = Path(args.out) if args.out else run.run_dir / GRIDS_DIR
+    try:
+        _check_writable(str(out))
+    except ValueError:
+        raise ValueError(f"cannot write grids to {out}: not a folder that can be written") from None
+
+    _import_tensorflow_quietly()
     from keras_models import grids
     from keras_models.data import load_dataset
     from keras_models.training import load_model_file
 
-    model = load_model_file(Path(args.run_dir) / MODEL_FILE)
-    if args.traverse_dim is None:  # the same choice training makes for its own grids
-        args.traverse_dim = default_traverse_dim(model.latent_dim)
-    if not 0 <= args.traverse_dim < model.latent_dim:
-        raise ValueError(f"--traverse-dim {args.traverse_dim} does not exist: the model has {model.latent_dim} latent dimensions")
-    if any(not 0 <= c <= 9 for c in args.classes):
-        raise ValueError(f"--classes must be digits 0-9, got {' '.join(map(str, args.classes))}")
-    out = Path(args.out) if args.out else Path(args.run_dir) / GRIDS_DIR
+    model = load_model_file(run.run_dir / MODEL_FILE)
     data = load_dataset(config.dataset, config.data_dir, notify=lambda text: print(f"notice: {text}", file=sys.stderr))
     try:
         written = grids.write_run_grids(model, data.val_x, data.val_y, out, args.traverse_dim, args.classes, config.seed)
     except OSError as exc:
+        if is_disk_full(exc):
+            saved = [p.stat().st_size for p in (run.run_dir / GRIDS_DIR).glob("*.*") if p.is_file()]
+            need = f": they need about {format_size(sum(saved))} free (the run's {GRIDS_DIR} folder)" if saved else ""
+            raise DiskFull(f"no space left on device writing {exc.filename}{need}; no grid is left half-written",
+                           exc.filename) from None
         raise ValueError(f"cannot write grids to {out}: {exc.strerror or exc}") from None
     for path in written:
         print(path)
@@ -165,6 +251,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     check_whole_number("k (importance samples)", args.k)
     check_test_images(args.test_images)
     test_set = load_idx_test_set(args.test_idx) if args.test_idx else None
+    _import_tensorflow_quietly()
     from keras_models.formatting import evaluation_lines
     from keras_models.run_evaluation import evaluate_run
 
@@ -192,6 +279,7 @@ def _study(args: argparse.Namespace) -> int:
     config = StudyConfig(training=training, betas=tuple(args.betas), include_cvae=not args.no_cvae, k=args.k,
                          traverse_dim=args.traverse_dim, classes=tuple(args.classes), test_images=args.test_images,
                          out=args.out).validate()
+    _check_writable(config.out)
     test_set = load_idx_test_set(args.test_idx) if args.test_idx else None
     # Loaded here, not by run_study, so data that cannot train is refused before TensorFlow
     # loads (idx: and mnist-5k need none); the classifier takes the labels as classes.
@@ -206,7 +294,8 @@ def _study(args: argparse.Namespace) -> int:
             print(f"       {row['title']}: NELBO {row['nelbo']:.2f}, IWAE NLL {row['iwae_nll']:.2f}, "
                   f"active units {row['active_units']}/{row['latent_dim']}", flush=True)
 
-    from keras_models.study.runner import run_study  # loads TensorFlow: after every check above
+    _import_tensorflow_quietly()  # after every check above
+    from keras_models.study.runner import run_study
 
     result = run_study(config, data=data, test_set=test_set, state=JobState(on_event=show), verbose=2)
     for line in result.conclusions:
@@ -220,15 +309,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         from gui.app import run_app
         return run_app()
+    from keras_models.files import DiskFull, is_disk_full
+
     runner = {"train": _train, "grids": _grids, "evaluate": _evaluate, "study": _study}[args.command]
     try:
         return runner(args)
+    except DiskFull as exc:  # not bad input, so not status 2
+        print(f"main.py {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except ValueError as exc:  # ConfigError, DataError and RunError all derive from it
         print(f"main.py {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:
+        if not is_disk_full(exc):  # any other failure keeps its traceback: it is a bug to report
+            raise
+        where = f" writing {exc.filename}" if exc.filename else ""
+        print(f"main.py {args.command}: error: no space left on device{where}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted; the last checkpoint is kept", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

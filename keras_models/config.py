@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 from typing import Any
 
 MODELS = ("vae", "bvae", "cvae")
@@ -163,6 +164,12 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
         check_dataset_name(self.dataset)
+        # Folders are kept absolute: a run resumed or evaluated from another working
+        # folder must find the same files.
+        if self.dataset.startswith("idx:"):
+            self.dataset = "idx:" + os.path.abspath(os.path.expanduser(self.dataset[4:]))
+        if isinstance(self.data_dir, str) and self.data_dir:
+            self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir))
         check_whole_number("seed", self.seed, minimum=0, maximum=MAX_SEED)
         return self
 

@@ -14,7 +14,6 @@ import json
 import math
 import platform
 import time
-import zipfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,15 @@ import keras
 
 from keras_models import grids
 from keras_models.callbacks import StopOnRequest
-from keras_models.config import DEFAULT_CLASSES, MAX_EPOCHS, TrainConfig, check_whole_number, default_traverse_dim
+from keras_models.config import (DEFAULT_CLASSES, MAX_EPOCHS, TrainConfig, check_dataset_name, check_whole_number,
+                                 default_traverse_dim)
 from keras_models.data import DataSplit, binarize_fixed, check_training_data, load_dataset, make_pipeline
 from keras_models.events import BatchProgress, EpochDone, JobState, RunStarted, Stopped
 from keras_models.files import (CONFIG_FILE, GRIDS_DIR, METRICS_FILE, MODEL_FILE, STATE_FILE, atomic_path,
                                 write_text_atomic)
 from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
-from keras_models.files import RunError, read_run
+from keras_models.files import (DiskFull, RunError, check_model_file, clear_stale_temporaries, format_size,
+                                is_disk_full, read_run)
 from keras_models.views import epoch_pictures
 
 METRIC_COLUMNS = ["epoch", *TRACKED_TERMS, *(f"val_{t}" for t in TRACKED_TERMS), "time_s"]
@@ -99,18 +100,34 @@ def metrics_csv_text(history: list[dict[str, float]]) -> str:
     return buffer.getvalue()
 
 
+def model_save_size(model: keras.Model, path: Path) -> tuple[int, str]:
+    """About how many bytes saving ``model`` to ``path`` takes, and how that was judged: the
+    size of the file there, else four bytes a weight and optimizer slot (the file's bulk)."""
+    try:
+        return path.stat().st_size, f"the size of the last {path.name}"
+    except OSError:
+        optimizer = getattr(model, "optimizer", None)
+        variables = [*model.weights, *(optimizer.variables if optimizer is not None else [])]
+        return 4 * sum(math.prod(v.shape) for v in variables), "estimated from the weights"
+
+
 def save_model_atomic(model: keras.Model, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        model.save(tmp)
+    """Save ``model`` to ``path`` atomically; a full disk raises DiskFull saying how much room
+    the save needs, with the file at ``path`` as it was."""
+    try:
+        with atomic_path(path) as tmp:
+            model.save(tmp)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        size, basis = model_save_size(model, path)
+        raise DiskFull(f"no space left on device saving {path}: it needs about {format_size(size)} free "
+                       f"({basis})", path) from None
 
 
 def load_model_file(path: str | Path) -> VAE:
     """Load a saved model, turning every way a file can be wrong into one RunError."""
-    path = Path(path)
-    if not path.is_file():
-        raise RunError(f"no model file at {path}")
-    if not zipfile.is_zipfile(path):  # Keras would call a truncated file "File not found"
-        raise RunError(f"cannot load model {path}: not a complete .keras file (truncated or damaged)")
+    path = check_model_file(path)
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:  # Keras raises many types for truncated or foreign files
@@ -119,6 +136,15 @@ def load_model_file(path: str | Path) -> VAE:
     if not isinstance(model, VAE):
         raise RunError(f"{path} holds a {type(model).__name__}, not a model made by this tool")
     return model
+
+
+def _loadable_name(data: DataSplit, config: TrainConfig) -> str:
+    """The name load_dataset gives ``data`` (the offline set after a fallback); a split the
+    caller made itself stands for the configured set."""
+    try:
+        return check_dataset_name(data.name)
+    except ValueError:
+        return config.dataset
 
 
 # ----- the Keras callback that drives reporting and checkpoints -------------------------------
@@ -191,7 +217,10 @@ class TrainingSession:
         run_dir = create_run_dir(config.out, config.run_name())
         write_text_atomic(run_dir / CONFIG_FILE, json.dumps({
             "config": config.to_dict(),
-            "data": {"name": data.name, "train": len(data.train_x), "validation": len(data.val_x),
+            # Both, because an offline fallback trains on another set than the one asked for,
+            # and a resume must continue on the one trained on (files.read_run).
+            "data": {"requested": config.dataset, "trained_on": _loadable_name(data, config),
+                     "name": data.name, "train": len(data.train_x), "validation": len(data.val_x),
                      "notice": data.notice},
             "versions": library_versions(),
             "created": dt.datetime.now().isoformat(timespec="seconds"),
@@ -201,16 +230,27 @@ class TrainingSession:
     @classmethod
     def resume(cls, run_dir: str | Path, more_epochs: int, data: DataSplit | None = None,
                model: VAE | None = None, **kwargs: Any) -> "TrainingSession":
-        """Continue ``run_dir`` from its last checkpoint (weights and optimizer state)."""
+        """Continue ``run_dir`` from its last checkpoint (weights and optimizer state), on the
+        data set it trained on: after an offline fallback that is the offline set, with a
+        notice; a set that cannot be loaded now is refused, never replaced by another."""
         run = read_run(run_dir)
         check_whole_number("epochs", more_epochs, maximum=MAX_EPOCHS)
+        # Whoever resumes a run is its only writer, so every temporary there is stale.
+        clear_stale_temporaries(run.run_dir, older_than_s=0)
         if model is None:
             model = load_model_file(run.run_dir / MODEL_FILE)
         config = run.config
         config.epochs = len(run.history) + more_epochs
         keras.utils.set_random_seed(config.seed + len(run.history))
         if data is None:
-            data = load_dataset(config.dataset, config.data_dir)
+            data = load_dataset(config.dataset, config.data_dir, fallback=False)
+        elif data.notice and data.name != config.dataset:  # the caller's loader fell back
+            raise RunError(f"{run.run_dir} was trained on {config.dataset}, which cannot be loaded now; "
+                           f"a resume continues on the same data only, not on {data.name}")
+        if run.fell_back_from:
+            data = dataclasses.replace(data, notice=(
+                f"this run trained on {config.dataset} because {run.fell_back_from} could not be loaded "
+                f"when it started; it continues on {config.dataset}"))
         check_training_data(config, data)
         return cls(config, model, data, run.run_dir, run.history, **kwargs)
 
@@ -230,11 +270,29 @@ class TrainingSession:
         self.state.show_model(self.model, self.data)
 
     def checkpoint(self, epoch: int) -> None:
-        save_model_atomic(self.model, self.run_dir / MODEL_FILE)
-        write_text_atomic(self.run_dir / STATE_FILE, json.dumps({"epoch": epoch}))
+        # checkpoint.json is written before the model and renamed after it, so a full disk
+        # never leaves a model.keras newer than the epoch checkpoint.json names.
+        with atomic_path(self.run_dir / STATE_FILE) as state_tmp:
+            state_tmp.write_text(json.dumps({"epoch": epoch}), encoding="utf-8")
+            save_model_atomic(self.model, self.run_dir / MODEL_FILE)
         self.checkpoint_epoch = epoch
 
     def run(self) -> TrainingResult:
+        """Train, checkpoint and draw the grids. A full disk raises DiskFull, one line saying
+        what a checkpoint needs and which one is kept; no file is left half-written."""
+        try:
+            return self._run()
+        except (DiskFull, OSError) as exc:
+            if not isinstance(exc, DiskFull) and not is_disk_full(exc):
+                raise
+            path = exc.path if isinstance(exc, DiskFull) else exc.filename
+            size, basis = model_save_size(self.model, self.run_dir / MODEL_FILE)
+            kept = (f"kept the checkpoint from epoch {self.checkpoint_epoch}"
+                    if (self.run_dir / MODEL_FILE).exists() else "no checkpoint had been written yet")
+            raise DiskFull(f"no space left on device writing {path}: a checkpoint needs about "
+                           f"{format_size(size)} free ({basis}); {kept} in {self.run_dir}", path) from None
+
+    def _run(self) -> TrainingResult:
         cfg, data = self.config, self.data
         train = make_pipeline(data.train_x, data.train_y, cfg.batch_size, shuffle=True, seed=cfg.seed)
         # The same fixed binarisation as keras_models.evaluation, so the validation numbers in

@@ -40,6 +40,38 @@ class StopAfter(JobState):
         return self.looks >= self.checks
 
 
+def full_disk(monkeypatch, name_start: str, after: int = 0) -> list:
+    """From now on, the write of a file whose name starts with ``name_start`` (an atomic_path
+    temporary such as ".model-") fails as on a full disk, once ``after`` such writes have
+    succeeded: a few bytes land, then OSError(ENOSPC). Covers model saves, Path.write_text
+    (metrics.csv, checkpoint.json) and PIL (the grids). Returns the paths refused."""
+    import errno
+    import os
+    from pathlib import Path
+
+    import keras
+    from PIL import Image
+
+    refused, passed = [], []
+
+    def refuse(path) -> None:
+        if not isinstance(path, (str, os.PathLike)) or not Path(path).name.startswith(name_start):
+            return
+        if len(passed) < after:
+            passed.append(path)
+            return
+        with open(path, "wb") as f:
+            f.write(b"PK\x03\x04 half a file")
+        refused.append(Path(path))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    model_save, write_text, image_save = keras.Model.save, Path.write_text, Image.Image.save
+    monkeypatch.setattr(keras.Model, "save", lambda self, path, *a, **k: refuse(path) or model_save(self, path, *a, **k))
+    monkeypatch.setattr(Path, "write_text", lambda self, *a, **k: refuse(self) or write_text(self, *a, **k))
+    monkeypatch.setattr(Image.Image, "save", lambda self, fp, *a, **k: refuse(fp) or image_save(self, fp, *a, **k))
+    return refused
+
+
 IDX_TYPE_CODES = {np.dtype("uint8"): 0x08, np.dtype("int8"): 0x09, np.dtype(">i2"): 0x0B,
                   np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
 

@@ -114,6 +114,7 @@ def test_train_subprocess_smoke(tmp_path):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr == ""  # TensorFlow's start-up lines (oneDNN, CUDA) are kept out of the terminal
     (run_dir,) = out.iterdir()
     assert "training bvae_b1 on mnist-5k: 4,500 training and 500 validation images" in proc.stdout
     assert f"run saved in {run_dir}" in proc.stdout

@@ -64,7 +64,9 @@ def test_new_session_writes_a_complete_run_folder(tmp_path, tiny_split):
     assert re.fullmatch(r"\d{4}-\d\d-\d\d_\d{4}_bvae_b2", run_dir.name)
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["config"] == config.to_dict()
-    assert saved["data"] == {"name": "tiny", "train": 400, "validation": 100, "notice": None}
+    # A split the caller made stands for the configured set: there was no fallback.
+    assert saved["data"] == {"requested": "mnist-5k", "trained_on": "mnist-5k", "name": "tiny", "train": 400,
+                             "validation": 100, "notice": None}
     assert saved["versions"]["keras"] == keras.__version__
 
     result = session.run()
