@@ -30,6 +30,7 @@ from keras_models.files import (CONFIG_FILE, GRIDS_DIR, METRICS_FILE, MODEL_FILE
                                 write_text_atomic)
 from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
 from keras_models.files import RunError, read_run
+from keras_models.memory import gradients_released
 from keras_models.views import epoch_pictures
 
 METRIC_COLUMNS = ["epoch", *TRACKED_TERMS, *(f"val_{t}" for t in TRACKED_TERMS), "time_s"]
@@ -232,6 +233,8 @@ class TrainingSession:
         write_text_atomic(self.run_dir / STATE_FILE, json.dumps({"epoch": epoch}))
         self.checkpoint_epoch = epoch
 
+    # Without it TensorFlow keeps every trained model's train-step graphs (~20 MB each): keras_models.memory.
+    @gradients_released()
     def run(self) -> TrainingResult:
         cfg, data = self.config, self.data
         train = make_pipeline(data.train_x, data.train_y, cfg.batch_size, shuffle=True, seed=cfg.seed)
