@@ -24,6 +24,7 @@ from keras_models.callbacks import StopOnRequest
 from keras_models.events import JobState
 from keras_models.data import DataSplit, make_pipeline
 from keras_models.files import atomic_path, cache_home, write_text_atomic
+from keras_models.memory import gradients_released
 from keras_models.models import NUM_CLASSES
 
 FEATURE_LAYER = "features"
@@ -97,8 +98,9 @@ def train_classifier(data: DataSplit, epochs: int | None = None, seed: int = 0, 
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     batches = make_pipeline(data.train_x, data.train_y, batch_size, shuffle=True, seed=seed)
-    # The pipeline does the shuffling.
-    model.fit(batches, epochs=epochs, shuffle=False, verbose=0, callbacks=[StopOnRequest(state)])
+    # The pipeline does the shuffling. Released: the train step's graph must not outlive the model.
+    with gradients_released():
+        model.fit(batches, epochs=epochs, shuffle=False, verbose=0, callbacks=[StopOnRequest(state)])
     predicted = _batched(model, data.val_x, batch_size=1000).argmax(axis=1)
     return TrainedClassifier(model, data.name, test_accuracy=float(np.mean(predicted == data.val_y)))
 

@@ -31,6 +31,7 @@ from keras_models.files import (CONFIG_FILE, GRIDS_DIR, METRICS_FILE, MODEL_FILE
 from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
 from keras_models.files import (DiskFull, RunError, check_model_file, clear_stale_temporaries, format_size,
                                 is_disk_full, read_run)
+from keras_models.memory import gradients_released
 from keras_models.views import epoch_pictures
 
 METRIC_COLUMNS = ["epoch", *TRACKED_TERMS, *(f"val_{t}" for t in TRACKED_TERMS), "time_s"]
@@ -277,6 +278,8 @@ class TrainingSession:
             save_model_atomic(self.model, self.run_dir / MODEL_FILE)
         self.checkpoint_epoch = epoch
 
+    # Without it TensorFlow keeps every trained model's train-step graphs (~20 MB each): keras_models.memory.
+    @gradients_released()
     def run(self) -> TrainingResult:
         """Train, checkpoint and draw the grids. A full disk raises DiskFull, one line saying
         what a checkpoint needs and which one is kept; no file is left half-written."""

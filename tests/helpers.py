@@ -254,3 +254,13 @@ def write_fake_run(folder, model="bvae", beta=4.0, latent_dim=4, epochs=3, evalu
     for stem, rows, cols in traversals:
         traversal_png(folder / "grids" / f"{stem}.png", rows, cols, shade)
     return folder
+
+
+def step_graphs() -> list:
+    """The live graphs of Keras train and test steps (one set per model trained): a finished
+    model must take them with it (keras_models.memory)."""
+    import gc
+
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    return [g for g in gc.get_objects() if isinstance(g, FuncGraph) and g.name.startswith("one_step_on_data")]
