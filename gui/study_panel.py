@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PyQt6.QtCore import QRegularExpression, QUrl, pyqtSignal
+from PyQt6.QtCore import QRegularExpression, Qt, QUrl, pyqtSignal
 from PyQt6.QtGui import QDesktopServices, QPixmap, QRegularExpressionValidator
 from PyQt6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
-                             QLineEdit, QListWidget, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget,
+                             QLineEdit, QListWidget, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
+                             QTableWidget,
                              QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.image_panel import ScaledImage
@@ -87,6 +88,13 @@ class StudyPanel(QWidget):
         self.table.verticalHeader().hide()
         self.conclusions = QLabel("")
         self.conclusions.setWordWrap(True)
+        self.conclusions.setAlignment(Qt.AlignmentFlag.AlignTop)
+        # With several seeds and β values the conclusions run long: they scroll, the figures keep their room.
+        conclusions = QScrollArea()
+        conclusions.setWidget(self.conclusions)
+        conclusions.setWidgetResizable(True)
+        conclusions.setMaximumHeight(130)
+        conclusions.setFrameShape(QScrollArea.Shape.NoFrame)
         self.figure_list = QListWidget()
         self.figure_list.setMaximumWidth(220)
         self.figure_list.currentTextChanged.connect(self._show_figure)
@@ -108,7 +116,7 @@ class StudyPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.table)
         layout.addWidget(self.failures)
-        layout.addWidget(self.conclusions)
+        layout.addWidget(conclusions)
         layout.addWidget(figures, 1)
 
     def study_settings(self) -> dict:

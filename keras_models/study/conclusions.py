@@ -42,8 +42,7 @@ def _trend(groups: list[Group], key: str, name: str) -> str | None:
     steps = ""
     if len(groups) > 2:
         steps = "; between neighbouring β values: " + ", ".join(
-            direction(a, b).replace("no measurable difference at ", "no measurable difference, ")
-            for a, b in zip(spreads, spreads[1:]))
+            direction(a, b).split(" at n")[0] for a, b in zip(spreads, spreads[1:]))
     return f"{head}: {_values(groups, key)}{steps}."
 
 

@@ -141,11 +141,17 @@ class RayEngine:
         os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
         os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
         os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # with verbose=0 the newer console output still prints paths
+        # Tune warns that it has no metrics for trials a stop ended before their first report.
+        logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
         grid = tuner.fit()
         for result in grid:  # what the follower did not see: Ray Client runs callbacks on the cluster
             entry = result.config["trial"] if result.config else None
             if entry is not None and entry["key"] not in follower.ended_keys:
-                follower.end(entry, _outcome(result.metrics or {}, result.error))
+                outcome = _outcome(result.metrics or {}, result.error)
+                record = read_trial(run_dir_of(plan.report_dir, entry["key"]))
+                if outcome["status"] == STOPPED and record is not None and record["status"] == FINISHED:
+                    outcome = {k: record.get(k) for k in ("status", "reason", "row", "where")}  # done as the stop came
+                follower.end(entry, outcome)
             if entry is not None and result.checkpoint is not None:
                 _fetch_run_folder(result.checkpoint, run_dir_of(plan.report_dir, entry["key"]))
         if state.stop_requested:
