@@ -13,10 +13,13 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keras_models.config import DEFAULT_CLASSES, ConfigError
 from keras_models.study.config import RAY_ADDRESS
+
+if TYPE_CHECKING:
+    from keras_models.study.config import StudyConfig
 
 ENGINES = ("local", "ray")
 # The settings of the study itself, which --resume takes from the study folder instead.
@@ -102,9 +105,13 @@ def engine_options(args: argparse.Namespace) -> dict[str, Any]:
             "storage": args.storage}
 
 
-def study_config(args: argparse.Namespace):
+def study_config(args: argparse.Namespace) -> "StudyConfig":
+    """The study the flags describe, validated; ConfigError naming a bad value."""
     from keras_models.config import TrainConfig
     from keras_models.study.config import StudyConfig
+
+    if args.seeds is not None and args.seed != _defaults().get_default("seed"):
+        raise ConfigError("give --seed or --seeds, not both")
 
     training = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, latent_dim=args.latent_dim,
                            learning_rate=args.learning_rate, dataset=args.dataset, data_dir=args.data_dir,

@@ -16,6 +16,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from keras_models.config import ConfigError
 from keras_models.data import DataSplit
 from keras_models.events import JobState, Stopped
 from keras_models.study.config import StudyConfig
@@ -76,15 +77,16 @@ class LocalEngine:
         self.cpus_per_trial = cpus_per_trial
 
     def open(self) -> None:
-        pass
+        from keras_models.study.trial import limit_threads
+
+        limit_threads(self.cpus_per_trial)  # before the driver computes anything (the classifier)
 
     def close(self) -> None:
         pass
 
     def run(self, plan: StudyPlan, pending: list[dict[str, Any]], state: JobState, ended: Ended) -> None:
-        from keras_models.study.trial import limit_threads, run_trial
+        from keras_models.study.trial import run_trial
 
-        limit_threads(self.cpus_per_trial)
         config, count, classifier = plan.config, len(pending), plan.classifier
         for index, entry in enumerate(pending):
             run_dir = run_dir_of(plan.report_dir, entry["key"])
@@ -106,7 +108,10 @@ def make_engine(name: str, **options: Any) -> Engine:
     if name == "local":
         return LocalEngine(options.get("cpus_per_trial"))
     if name == "ray":
-        from keras_models.study.ray_engine import RayEngine, RayOptions
+        try:
+            from keras_models.study.ray_engine import RayEngine, RayOptions
+        except ImportError as exc:
+            raise ConfigError(f"--engine ray needs Ray Tune (pip install 'ray[tune]==2.60.0'): {exc}") from None
 
         return RayEngine(RayOptions(**{k: v for k, v in options.items() if v is not None}))
     raise ValueError(f"unknown engine {name!r}: choose local or ray")

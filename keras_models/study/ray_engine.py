@@ -111,7 +111,6 @@ class RayEngine:
 
     # ----- the trials -------------------------------------------------------------------------
     def run(self, plan: StudyPlan, pending: list[dict[str, Any]], state: JobState, ended: Ended) -> None:
-
         opts, config = self.options, plan.config
         explicit = plan.data if plan.explicit_data else None
         # Sent to every trial, so a node that cannot see the study folder judges with the same network.

@@ -27,6 +27,7 @@ def study_args(digits_idx_dir, tmp_path):
     (["-e", "0"], "epochs must be a whole number >= 1, got 0"),
     (["--seeds", "0", "-1"], "seed must be a whole number >= 0, got -1"),
     (["--seeds", "x"], "argument --seeds: invalid int value: 'x'"),
+    (["--seed", "3", "--seeds", "0", "1"], "give --seed or --seeds, not both"),
     (["--engine", "spark"], "argument --engine: invalid choice: 'spark' (choose from 'local', 'ray')"),
     (["--address", "auto"], "--address auto needs --engine ray"),
     (["--storage", "/tmp"], "--storage /tmp needs --engine ray"),
