@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from keras_models.config import DEFAULT_CLASSES
+from keras_models.study import cli as study_cli
 
 if TYPE_CHECKING:
     from keras_models.events import JobState
@@ -51,25 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--ckpt-every", type=int, help="save model.keras every N epochs (default 1)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
 
-    study = commands.add_parser("study", help="train a β family, measure it and write a report")
-    study.add_argument("--betas", nargs="+", default=["0.1", "1", "10"], help="β values (default 0.1 1 10)")
-    study.add_argument("--no-cvae", action="store_true", help="leave the conditional VAE out")
-    study.add_argument("-e", "--epochs", type=int, default=10)
-    study.add_argument("-bs", "--batch-size", type=int, default=1000)
-    study.add_argument("--latent-dim", type=int, default=10)
-    study.add_argument("-l", "--learning-rate", type=float, default=1e-3)
-    study.add_argument("--dataset", default="mnist", help="as for train; shapes adds MIG, DCI and FactorVAE")
-    study.add_argument("--data-dir")
-    study.add_argument("--test-idx", metavar="FOLDER",
-                       help="evaluate on the t10k IDX files in FOLDER instead of the data set's test split")
-    study.add_argument("--arch", default="mlp")
-    study.add_argument("--precision", default="auto")
-    study.add_argument("--seed", type=int, default=0)
-    study.add_argument("-k", "--k", type=int, default=1000, help="importance samples for the NLL (default 1000)")
-    study.add_argument("--test-images", type=int, help="measure on the first N test images (default all)")
-    study.add_argument("--traverse-dim", type=int, help="latent dimension to traverse (default 6, or the last)")
-    study.add_argument("--classes", type=int, nargs="+", default=list(DEFAULT_CLASSES))
-    study.add_argument("--out", default="reports", help="folder that receives the report folder")
+    study_cli.add_parser(commands)
 
     evaluate = commands.add_parser("evaluate", help="measure a saved run and write evaluation.json in it")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
@@ -268,40 +251,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
-    from keras_models.config import TrainConfig
-    from keras_models.data import CLASSIFIER_LABEL_USE, check_training_data, load_dataset, load_idx_test_set
-    from keras_models.events import Event, JobState, StageStarted, StudyRow
-    from keras_models.study import StudyConfig
-
-    training = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, latent_dim=args.latent_dim,
-                           learning_rate=args.learning_rate, dataset=args.dataset, data_dir=args.data_dir,
-                           arch=args.arch, precision=args.precision, seed=args.seed)
-    config = StudyConfig(training=training, betas=tuple(args.betas), include_cvae=not args.no_cvae, k=args.k,
-                         traverse_dim=args.traverse_dim, classes=tuple(args.classes), test_images=args.test_images,
-                         out=args.out).validate()
-    _check_writable(config.out)
-    test_set = load_idx_test_set(args.test_idx) if args.test_idx else None
-    # Loaded here, not by run_study, so data that cannot train is refused before TensorFlow
-    # loads (idx: and mnist-5k need none); the classifier takes the labels as classes.
-    data = check_training_data(training, load_dataset(training.dataset, training.data_dir), CLASSIFIER_LABEL_USE)
-
-    def show(event: Event) -> None:
-        # Keras prints each epoch itself (verbose=2); the study adds its steps and each model's numbers.
-        if isinstance(event, StageStarted):
-            print(f"[{100 * event.fraction:3.0f}%] {event.text}", flush=True)
-        elif isinstance(event, StudyRow):
-            row = event.row
-            print(f"       {row['title']}: NELBO {row['nelbo']:.2f}, IWAE NLL {row['iwae_nll']:.2f}, "
-                  f"active units {row['active_units']}/{row['latent_dim']}", flush=True)
-
-    _import_tensorflow_quietly()  # after every check above
-    from keras_models.study.runner import run_study
-
-    result = run_study(config, data=data, test_set=test_set, state=JobState(on_event=show), verbose=2)
-    for line in result.conclusions:
-        print(f"- {line}")
-    print(f"report written to {result.report_dir / 'report.html'}")
-    return 0
+    return study_cli.run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

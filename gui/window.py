@@ -20,8 +20,8 @@ from gui.worker import (EvaluateJob, ExportGifJob, ModelWorker, OpenJob, OpenMod
                         TrainJob)
 from keras_models.config import MODEL_TITLES, ConfigError, ViewRequest
 from keras_models.events import (BatchProgress, EpochDone, EvaluationDone, Notice, RunStarted, StageStarted,
-                                 Stopped, StudyFigure, StudyRow)
-from keras_models.formatting import STUDY_COLUMNS, format_cell, format_eta, metrics_text
+                                 Stopped, StudyFigure, StudyRow, StudyStarted, TrialFailed)
+from keras_models.formatting import format_eta, metrics_text
 
 
 class MainWindow(QMainWindow):
@@ -131,7 +131,11 @@ class MainWindow(QMainWindow):
         signals.job_failed.connect(self._on_job_failed)
         self._event_handlers = {RunStarted: self._on_started, BatchProgress: self._on_batch,
                                 EpochDone: self._on_epoch, StageStarted: self._on_stage,
-                                StudyRow: lambda event: self._on_study_row(event.row),
+                                StudyRow: lambda event: self.study.add_row(event.row),
+                                StudyStarted: lambda event: None,
+                                TrialFailed: lambda event: self.study.add_failure(
+                                    event.key, event.group, event.beta, event.title, event.seed, event.status,
+                                    event.reason),
                                 StudyFigure: lambda event: self.study.add_figure(event.name, event.path),
                                 EvaluationDone: lambda event: None, Notice: lambda event: self.show_notice(event.text)}
 
@@ -226,9 +230,10 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         config.epochs = study.pop("epochs")
+        engine, address = study.pop("engine"), study.pop("address")
         settings = {**study, "training": config.to_dict(), "out": str(self.reports_folder)}
         self.study.clear()
-        self._start_job(StudyJob(settings))
+        self._start_job(StudyJob(settings, engine, address))
 
     def evaluate_run(self) -> None:
         if self.busy or self.model_info is None:
@@ -370,9 +375,6 @@ class MainWindow(QMainWindow):
             self.class_grid.set_grid(views["classes"], "one row per class, same codes in every row")
         if "class_style" in views:
             self.class_style.set_grid(views["class_style"])
-
-    def _on_study_row(self, row: dict) -> None:
-        self.study.add_row(row, [format_cell(row, key) for key, _ in STUDY_COLUMNS])
 
     def _on_job_done(self, job: object, result: object) -> None:
         if job is self.busy_job:

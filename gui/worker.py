@@ -42,7 +42,13 @@ class OpenJob:
 
 @dataclasses.dataclass(frozen=True)
 class StudyJob:
-    settings: dict[str, Any]  # a StudyConfig as a dict
+    """A study from ``settings`` (a StudyConfig as a dict): here (``engine`` "local") or as Ray
+    Tune trials in a separate ``main.py study`` process this job follows ("ray"; ``address``
+    names a cluster to join)."""
+
+    settings: dict[str, Any]
+    engine: str = "local"
+    address: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,10 +231,21 @@ class ModelWorker(QObject):
     def _study(self, job: StudyJob, state: JobState):
         from keras_models.files import read_run
         from keras_models.study.config import StudyConfig
-        from keras_models.study.runner import run_study
+        from keras_models.study.runner import StudyResult, plan_study, run_study
 
         config = StudyConfig.from_dict(job.settings).validate()
-        result = run_study(config, data=self._load_data(config.training), state=state)
+        if job.engine == "ray":
+            # ray.init would take over this process's signal handlers: a driver process runs the
+            # study planned here, and the events it logs reach the window as if it ran here.
+            from keras_models.study import process
+
+            report_dir = plan_study(config)
+            ended = process.follow_study(process.study_command(report_dir, "ray", job.address), report_dir, state)
+            trials = ended["trials"]
+            result = StudyResult(report_dir, [t["row"] for t in trials if t["status"] == "finished"],
+                                 ended["conclusions"], ended["stopped"], trials)
+        else:
+            result = run_study(config, data=self._load_data(config.training), state=state)
         # The study trained its models in front of the user; the last one finished becomes the open model.
         if result.rows:
             last = read_run(result.report_dir / result.rows[-1]["run_dir"])

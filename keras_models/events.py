@@ -74,10 +74,35 @@ class StageStarted:
 
 
 @dataclasses.dataclass(frozen=True)
+class StudyStarted:
+    """A study's folder exists and its trials are about to run (``finished`` of them had already
+    finished before a resume)."""
+
+    report_dir: str
+    trials: int
+    finished: int
+    engine: str
+
+
+@dataclasses.dataclass(frozen=True)
 class StudyRow:
     """One model of a study is trained and measured: its row of the metrics table."""
 
     row: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialFailed:
+    """A trial of a study ended without a row: ``status`` "failed" (``reason`` says why, in one
+    line) or "stopped"."""
+
+    key: str
+    group: str  # the model kind/β, the same for every seed
+    beta: float
+    title: str
+    seed: int
+    status: str
+    reason: str | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +128,8 @@ class Notice:
     text: str
 
 
-Event = Union[RunStarted, BatchProgress, EpochDone, StageStarted, StudyRow, StudyFigure, EvaluationDone, Notice]
+Event = Union[RunStarted, BatchProgress, EpochDone, StageStarted, StudyStarted, StudyRow, TrialFailed, StudyFigure,
+              EvaluationDone, Notice]
 
 
 class JobState:

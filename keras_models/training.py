@@ -208,14 +208,21 @@ class TrainingSession:
         self.checkpoint_epoch = int(history[-1]["epoch"]) if history else 0
 
     @classmethod
-    def new(cls, config: TrainConfig, data: DataSplit | None = None, **kwargs: Any) -> "TrainingSession":
+    def new(cls, config: TrainConfig, data: DataSplit | None = None, run_dir: str | Path | None = None,
+            **kwargs: Any) -> "TrainingSession":
+        """``run_dir``: train in this folder (created if missing; a study names each trial's
+        folder itself) instead of a fresh dated one under ``config.out``."""
         config.validate()
         keras.utils.set_random_seed(config.seed)
         if data is None:
             data = load_dataset(config.dataset, config.data_dir)
         check_training_data(config, data)
         model = build_model(config, data.image_shape)
-        run_dir = create_run_dir(config.out, config.run_name())
+        if run_dir is None:
+            run_dir = create_run_dir(config.out, config.run_name())
+        else:
+            run_dir = Path(run_dir)
+            run_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomic(run_dir / CONFIG_FILE, json.dumps({
             "config": config.to_dict(),
             # Both, because an offline fallback trains on another set than the one asked for,

@@ -8,7 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest
 
-from tests.helpers import make_digits, run_main, write_digits_idx
+from tests.helpers import pretrain_classifier, run_main, tiny_split_data, write_digits_idx
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -39,11 +39,14 @@ def no_network(monkeypatch):
 @pytest.fixture
 def tiny_split():
     """A DataSplit of 400 training and 100 validation synthetic images."""
-    from keras_models.data import DataSplit
+    return tiny_split_data()
 
-    train_x, train_y = make_digits(400, seed=1)
-    val_x, val_y = make_digits(100, seed=2)
-    return DataSplit("tiny", train_x, train_y, val_x, val_y)
+
+@pytest.fixture(scope="session")
+def quick_study_classifier():
+    """The study's evaluation classifier for ``tiny_split``, trained briefly once per session and
+    cached where studies look first, so study tests do not each train the full one."""
+    pretrain_classifier(tiny_split_data())
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +55,14 @@ def digits_idx_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("digits_idx")
     write_digits_idx(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def quick_idx_classifier(digits_idx_dir):
+    """As ``quick_study_classifier``, for studies of ``idx:<digits_idx_dir>`` measured on all its test images."""
+    from keras_models.data import load_dataset
+
+    pretrain_classifier(load_dataset(f"idx:{digits_idx_dir}"))
 
 
 @pytest.fixture(scope="session")

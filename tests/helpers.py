@@ -264,3 +264,67 @@ def step_graphs() -> list:
     from tensorflow.python.framework.func_graph import FuncGraph
 
     return [g for g in gc.get_objects() if isinstance(g, FuncGraph) and g.name.startswith("one_step_on_data")]
+
+
+# ----- β study rows, without training ----------------------------------------------------------
+def study_row(model: str, beta: float, seed: int = 0, rec: float = 100.0, kl: float = 20.0, nll: float = 115.0,
+              units: int = 10, fd: float | None = 15.0, class_accuracy: float | None = None, **more) -> dict:
+    """A finished trial's row as run_trial returns it, with the numbers given."""
+    group = "vae" if model == "vae" else "cvae" if model == "cvae" else f"bvae_b{beta:g}"
+    title = {"vae": "VAE (β = 1)", "cvae": "CVAE (β = 1)"}.get(model, f"β-VAE (β = {beta:g})")
+    return {"key": f"{group}_s{seed}", "group": group, "model": model, "beta": beta, "seed": seed, "title": title,
+            "rec": rec, "kl": kl, "nelbo": rec + kl, "iwae_nll": nll, "elbo_gap": rec + kl - nll,
+            "active_units": units, "latent_dim": 10, "frechet_distance": fd, "class_accuracy": class_accuracy,
+            "classifier_accuracy": 0.99, "run_dir": f"runs/{group}_s{seed}", **more}
+
+
+def seeded_rows(model: str, beta: float, offsets=(0.0, 1.0, 2.0), **numbers) -> list[dict]:
+    """One row per seed: each number of ``numbers`` plus that seed's offset (spread 1 for the default)."""
+    return [study_row(model, beta, seed, **{k: (v + d if isinstance(v, float) else v) for k, v in numbers.items()})
+            for seed, d in enumerate(offsets)]
+
+
+def tiny_split_data():
+    """A DataSplit of 400 training and 100 validation synthetic images (the ``tiny_split`` fixture)."""
+    from keras_models.data import DataSplit
+
+    train_x, train_y = make_digits(400, seed=1)
+    val_x, val_y = make_digits(100, seed=2)
+    return DataSplit("tiny", train_x, train_y, val_x, val_y)
+
+
+def pretrain_classifier(data, epochs: int = 3) -> None:
+    """Put a quickly trained evaluation classifier for ``data`` in the cache a study looks in first,
+    so study tests do not each train the full one (it is cached by the data's fingerprint)."""
+    from keras_models import classifier
+
+    classifier.load_or_train_classifier(data, epochs=epochs)
+
+
+# A stand-in for `main.py study --resume DIR`: it logs events as the runner does, then ends ("run"),
+# waits for SIGINT first ("wait"), or dies without finishing ("die").
+FAKE_DRIVER = r"""
+import json, signal, sys, time
+folder, wait = sys.argv[1], sys.argv[2] == "wait"
+stopped = []
+signal.signal(signal.SIGINT, lambda *a: stopped.append(True))
+def log(**event):
+    with open(folder + "/progress.jsonl", "a") as f:
+        f.write(json.dumps({"time": time.time(), **event}) + "\n")
+log(event="StageStarted", text="training", fraction=0.1)
+log(event="StudyRow", row=json.loads(sys.argv[3]))
+log(event="TrialFailed", key="bvae_b4_s0", group="bvae_b4", beta=4.0, title="β-VAE (β = 4)", seed=0,
+    status="failed", reason="loss became NaN at epoch 1, batch 2")
+print("a line for driver.log", flush=True)
+while wait and not stopped:
+    time.sleep(0.05)
+if sys.argv[2] != "die":
+    log(event="StudyDone", report_dir=folder, stopped=bool(stopped), conclusions=["one line"])
+"""
+
+
+def fake_driver_command(folder, mode: str = "run") -> list[str]:
+    """The command line of ``FAKE_DRIVER`` for the planned study in ``folder``."""
+    import sys
+
+    return [sys.executable, "-c", FAKE_DRIVER, str(folder), mode, json.dumps(study_row("vae", 1.0))]

@@ -1,5 +1,6 @@
-"""The β study: train a family of models on the same data and seed, measure them, and
-write a report (Markdown and HTML), its figures and a metrics table.
+"""The β study: train a family of models on the same data, once per seed, measure them, and
+write a report (Markdown and HTML) with the spread over seeds, its figures and a metrics table.
+Trials run here one after another or as Ray Tune trials (``keras_models.study.engines``).
 
 Importing this package does not load TensorFlow, so the window can build a
 ``StudyConfig`` before the heavy libraries are ready. The settings and the
@@ -15,7 +16,7 @@ from keras_models.study.conclusions import conclusions
 from keras_models.study.config import REFERENCE_BETAS, StudyConfig
 
 _LAZY = {
-    "run_study": "runner", "run_trial": "runner", "StudyResult": "runner",
+    "run_study": "runner", "plan_study": "runner", "StudyResult": "runner", "run_trial": "trial",
     "write_report": "report", "render_markdown": "report", "render_html": "report",
     "metrics_csv_text": "report", "table_columns": "report", "table_rows": "report",
 }

@@ -1,77 +1,117 @@
-"""The study's conclusions, generated from the measured numbers: every sentence says which
-way a number moved with β, so nothing in the report is written in advance."""
+"""The study's conclusions, generated from the measured numbers. A number is said to rise or
+fall with β only when the change exceeds the spread across seeds, by the rule of
+``keras_models.study.stats`` (Welch's t-test at 5%), and the first line states that rule;
+with one seed per model the conclusions say once that no difference can be claimed.
+Nothing in them is written in advance."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
-import numpy as np
+from keras_models.study.stats import (NO_CLAIM, RULE, Group, Spread, direction, family, format_spread, group_rows,
+                                      n_text, p_text, welch_p)
 
-
-def _trend(values: list[float], betas: list[float]) -> str:
-    """How ``values``, in order of ``betas``, moved: words that fit after the number's name."""
-    diffs = np.diff(values)
-    if np.all(diffs == 0):
-        return "stayed level"
-    if np.all(diffs > 0):
-        return "rose steadily"
-    if np.all(diffs < 0):
-        return "fell steadily"
-    if np.all(diffs >= 0):
-        return "rose or stayed level"
-    if np.all(diffs <= 0):
-        return "fell or stayed level"
-    return (f"did not move one way (lowest at β = {betas[int(np.argmin(values))]:g}, "
-            f"highest at β = {betas[int(np.argmax(values))]:g})")
+METRICS = (("rec", "the reconstruction term"), ("kl", "the KL term (rate)"), ("nelbo", "the test NELBO"),
+           ("iwae_nll", "the importance-sampled NLL"), ("active_units", "the number of active units"),
+           ("frechet_distance", "the Fréchet distance of samples to test images"), ("mig", "MIG"),
+           ("dci_disentanglement", "DCI disentanglement"), ("factor_vae", "the FactorVAE score"))
 
 
-def conclusions(rows: list[dict[str, Any]]) -> list[str]:
-    """Sentences stating which way each number moved with β, generated from ``rows``."""
-    family = sorted((r for r in rows if r["model"] != "cvae"), key=lambda r: r["beta"])
-    lines: list[str] = []
-    if len(family) >= 2:
-        lo, hi = family[0], family[-1]
-        span = f"from β = {lo['beta']:g} to β = {hi['beta']:g}"
-        for key, name in (("rec", "the reconstruction term"), ("kl", "the KL term (rate)"),
-                          ("nelbo", "the test NELBO"), ("iwae_nll", "the importance-sampled NLL"),
-                          ("active_units", "the number of active units"),
-                          ("frechet_distance", "the Fréchet distance of samples to test images"),
-                          ("mig", "MIG"), ("dci_disentanglement", "DCI disentanglement"),
-                          ("factor_vae", "the FactorVAE score")):
-            values = [r.get(key) for r in family]
-            if any(v is None for v in values):
-                continue
-            fmt = "{:d}" if key == "active_units" else "{:.2f}"
-            sentence = (f"{span}, {name} {_trend(values, [r['beta'] for r in family])}: "
-                        + ", ".join(f"{fmt.format(v)} (β = {r['beta']:g})" for v, r in zip(values, family)) + ".")
-            lines.append(sentence[0].upper() + sentence[1:])
-        best_fd = [r for r in family if r["frechet_distance"] is not None]
-        if best_fd:
-            best = min(best_fd, key=lambda r: r["frechet_distance"])
-            lines.append(f"The best samples by Fréchet distance came from β = {best['beta']:g} "
-                         f"({best['frechet_distance']:.2f}); the best likelihood from β = "
-                         f"{min(family, key=lambda r: r['iwae_nll'])['beta']:g}.")
-            rec_up = hi["rec"] > lo["rec"]
-            fd_up = hi["frechet_distance"] is not None and lo["frechet_distance"] is not None and \
-                hi["frechet_distance"] > lo["frechet_distance"]
-            lines.append(
-                "The reference project presents a larger β as buying a more disentangled code at the cost of "
-                "reconstruction and sample quality. Here a larger β " + ("did" if rec_up else "did not")
-                + " worsen reconstructions, and " + ("did" if fd_up else "did not")
-                + " worsen samples by Fréchet distance"
-                + ("" if fd_up else ", which contradicts that claim for sample quality") + ".")
-        if lo.get("mig") is not None and hi.get("mig") is not None:
-            raised = hi["mig"] > lo["mig"]
-            lines.append(f"On this data set the factors are known, so disentanglement is measured: β = {hi['beta']:g} "
-                         f"{'raised' if raised else 'did not raise'} MIG over β = {lo['beta']:g} "
-                         f"({lo['mig']:.3f} to {hi['mig']:.3f})"
-                         + ("" if raised else ", which contradicts the reference's claim") + ".")
-        else:
-            lines.append("This data set has no ground-truth factors, so disentanglement itself is not measured: "
-                         "fewer active units means a more compressed code, not by itself a disentangled one "
-                         "(run the study with --dataset shapes for MIG, DCI and the FactorVAE score).")
-    for r in rows:
-        if r["model"] == "cvae" and r["class_accuracy"] is not None:
-            lines.append(f"The CVAE drew the requested class {100 * r['class_accuracy']:.1f}% of the time "
-                         f"(judged by the evaluation classifier, {100 * r['classifier_accuracy']:.1f}% accurate "
-                         "on the test set).")
+def _values(groups: list[Group], key: str) -> str:
+    return ", ".join(f"{format_spread(g.spread(key), key)} (β = {g.beta:g})" for g in groups)
+
+
+def _compare(lo: Spread, hi: Spread) -> tuple[str, str]:
+    """(direction, "p = …") between two β values."""
+    p = welch_p(lo, hi)
+    return direction(lo, hi), ("" if p is None else p_text(p))
+
+
+def _trend(groups: list[Group], key: str, name: str) -> str | None:
+    spreads = [g.spread(key) for g in groups]
+    if any(s is None for s in spreads):
+        return None
+    lo, hi = groups[0], groups[-1]
+    span = f"From β = {lo.beta:g} to β = {hi.beta:g}"
+    moved, p = _compare(spreads[0], spreads[-1])
+    if moved == "no claim":
+        head = f"{span}, {name} cannot be compared: fewer than two seeds finished at one end"
+    elif moved in ("rose", "fell"):
+        head = f"{span}, {name} {moved} ({p})"
+    else:
+        head = f"{span}, {name}: {moved} ({p})"
+    steps = ""
+    if len(groups) > 2:
+        steps = "; between neighbouring β values: " + ", ".join(
+            direction(a, b).split(" at n")[0] for a, b in zip(spreads, spreads[1:]))
+    return f"{head}: {_values(groups, key)}{steps}."
+
+
+def _best(groups: list[Group], key: str, name: str) -> str | None:
+    """Which β had the lowest mean, and whether it is measurably lower than the next lowest."""
+    ranked = sorted((g for g in groups if g.spread(key) is not None), key=lambda g: g.spread(key).mean)
+    if len(ranked) < 2:
+        return None
+    best, second = ranked[0], ranked[1]
+    moved, p = _compare(second.spread(key), best.spread(key))
+    verdict = (f"measurably lower than at β = {second.beta:g}, the next lowest ({p})" if moved == "fell" else
+               f"not measurably lower than at β = {second.beta:g}, the next lowest ({p})")
+    return (f"The lowest mean {name} came from β = {best.beta:g} ({format_spread(best.spread(key), key)}), "
+            f"{verdict}.")
+
+
+def _reference_claims(lo: Group, hi: Group) -> list[str]:
+    """The reference project's claim (larger β: a more disentangled code, worse reconstructions
+    and samples), held against the measured directions."""
+    lines = []
+    rec, _ = _compare(lo.spread("rec"), hi.spread("rec"))
+    if lo.spread("frechet_distance") is not None and hi.spread("frechet_distance") is not None:
+        fd, _ = _compare(lo.spread("frechet_distance"), hi.spread("frechet_distance"))
+        rec_words = {"rose": "worsened reconstructions", "fell": "improved reconstructions"}.get(
+            rec, "made no measurable difference to reconstructions")
+        fd_words = {"rose": "worsened samples by Fréchet distance",
+                    "fell": "improved samples by Fréchet distance, which contradicts that claim for sample quality"}.get(
+            fd, "made no measurable difference to samples by Fréchet distance, which does not support that "
+                "claim for sample quality at this n")
+        lines.append("The reference project presents a larger β as buying a more disentangled code at the cost of "
+                     f"reconstruction and sample quality. Here β = {hi.beta:g} against β = {lo.beta:g} "
+                     f"{rec_words}, and {fd_words}.")
+    if lo.spread("mig") is not None and hi.spread("mig") is not None:
+        mig, p = _compare(lo.spread("mig"), hi.spread("mig"))
+        verdict = {"rose": "raised MIG", "fell": "lowered MIG, which contradicts the reference's claim"}.get(
+            mig, f"made no measurable difference to MIG at {n_text(lo.spread('mig'), hi.spread('mig'))}, which "
+                 "does not support the reference's claim")
+        lines.append(f"On this data set the factors are known, so disentanglement is measured: β = {hi.beta:g} "
+                     f"{verdict} over β = {lo.beta:g} ({format_spread(lo.spread('mig'), 'mig')} to "
+                     f"{format_spread(hi.spread('mig'), 'mig')}, {p}).")
+    return lines
+
+
+def conclusions(rows: list[dict[str, Any]], trials: Iterable[dict[str, Any]] = ()) -> list[str]:
+    """Sentences generated from the finished trials' ``rows`` (and every trial's record in
+    ``trials``, for the ones that did not finish)."""
+    trials = list(trials)
+    groups = group_rows(rows, trials)
+    models = family(groups)
+    if not rows:
+        return []
+    several_seeds = max(g.n for g in groups) >= 2
+    lines = [f"Rule: {RULE}" if several_seeds else NO_CLAIM]
+    if several_seeds and len(models) >= 2:
+        lines += [line for key, name in METRICS if (line := _trend(models, key, name))]
+        lines += [line for key, name in (("frechet_distance", "Fréchet distance"), ("iwae_nll", "IWAE NLL"))
+                  if (line := _best(models, key, name))]
+        lines += _reference_claims(models[0], models[-1])
+    if models and models[0].spread("mig") is None:
+        lines.append("This data set has no ground-truth factors, so disentanglement itself is not measured: "
+                     "fewer active units means a more compressed code, not by itself a disentangled one "
+                     "(run the study with --dataset shapes for MIG, DCI and the FactorVAE score).")
+    for g in groups:
+        if g.model == "cvae" and g.spread("class_accuracy") is not None:
+            lines.append(f"The CVAE drew the requested class {format_spread(g.spread('class_accuracy'), 'class_accuracy')} "
+                         f"of the time (n = {g.n}; judged by the evaluation classifier, "
+                         f"{100 * g.first('classifier_accuracy'):.1f}% accurate on the test set).")
+    unfinished = [t for t in trials if t.get("status") != "finished"]
+    if unfinished:
+        lines.append(f"{len(unfinished)} of {len(trials)} trials did not finish (see the trials table); every "
+                     "number above comes from the seeds that did.")
     return lines

@@ -1,14 +1,22 @@
 """The settings of a β study. No TensorFlow here: the window builds and checks a study
-before the heavy libraries have loaded."""
+before the heavy libraries have loaded.
+
+A study is a list of trials (``entries()``): one per model kind/β and seed. A trial's
+``key`` names its run folder (``runs/<key>``) and is unique in the study; its ``group``
+is the same for every seed of one model kind/β, the unit of the report's table.
+"""
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from keras_models.config import (DEFAULT_CLASSES, DEFAULT_K, ConfigError, TrainConfig, check_test_images,
                                  check_whole_number, default_traverse_dim, parse_beta)
 
 REFERENCE_BETAS = (0.1, 1.0, 10.0)
+# A Ray cluster to join: "auto" (the one this machine belongs to), ray://HOST:PORT (Ray Client) or HOST:PORT.
+RAY_ADDRESS = re.compile(r"^(auto|ray://[^\s:/]+:\d+|[^\s:/]+:\d+)$")
 
 
 @dataclasses.dataclass
@@ -24,12 +32,18 @@ class StudyConfig:
     classes: tuple[int, ...] = DEFAULT_CLASSES
     test_images: int | None = None  # measure on the first N test images (None: all of them)
     out: str = "reports"
+    seeds: tuple[int, ...] | None = None  # None: the one seed of ``training``
+    test_idx: str | None = None  # a folder of t10k IDX files measured instead of the data set's test split
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "StudyConfig":
         values = dict(values)
         values["training"] = TrainConfig.from_dict(values.get("training", {}))
-        return cls(**values)
+        for key in ("betas", "classes", "seeds"):  # JSON gives lists
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
 
     def validate(self) -> "StudyConfig":
         """Raise ConfigError naming the first bad value; return self when all are good."""
@@ -37,6 +51,12 @@ class StudyConfig:
             raise ConfigError("give at least one beta")
         self.betas = tuple(sorted({parse_beta(b) for b in self.betas}))
         check_whole_number("k (importance samples)", self.k)
+        seeds = (self.training.seed,) if self.seeds is None else tuple(self.seeds)
+        if not seeds:
+            raise ConfigError("give at least one seed")
+        for seed in seeds:
+            check_whole_number("seed", seed, minimum=0)
+        self.seeds = tuple(sorted(set(seeds)))
         latent_dim = self.training.latent_dim
         if self.traverse_dim is None:
             self.traverse_dim = default_traverse_dim(latent_dim)
@@ -51,15 +71,23 @@ class StudyConfig:
             self.train_config(entry).validate()
         return self
 
-    def entries(self) -> list[dict[str, Any]]:
-        """The models of the study, in order of β, then the CVAE."""
-        entries = [{"key": "vae" if beta == 1.0 else f"bvae_b{beta:g}", "model": "vae" if beta == 1.0 else "bvae",
-                    "beta": beta, "title": "VAE (β = 1)" if beta == 1.0 else f"β-VAE (β = {beta:g})"}
-                   for beta in self.betas]
+    def groups(self) -> list[dict[str, Any]]:
+        """The model kinds of the study, one per β in order, then the CVAE."""
+        groups = [{"group": "vae" if beta == 1.0 else f"bvae_b{beta:g}", "model": "vae" if beta == 1.0 else "bvae",
+                   "beta": beta, "title": "VAE (β = 1)" if beta == 1.0 else f"β-VAE (β = {beta:g})"}
+                  for beta in self.betas]
         if self.include_cvae:
-            entries.append({"key": "cvae", "model": "cvae", "beta": 1.0, "title": "CVAE (β = 1)"})
-        return entries
+            groups.append({"group": "cvae", "model": "cvae", "beta": 1.0, "title": "CVAE (β = 1)"})
+        return groups
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The trials of the study: every model kind once per seed, seed by seed, so the first
+        trials to finish already cover every β."""
+        seeds = (self.training.seed,) if self.seeds is None else self.seeds
+        return [{"key": f"{group['group']}_s{seed}", **group, "seed": seed}
+                for seed in seeds for group in self.groups()]
 
     def train_config(self, entry: dict[str, Any], out: str | None = None) -> TrainConfig:
-        """The training settings of one model of the study, writing its run folder under ``out``."""
-        return dataclasses.replace(self.training, model=entry["model"], beta=entry["beta"], out=out or self.out)
+        """The training settings of one trial of the study, writing its run folder under ``out``."""
+        return dataclasses.replace(self.training, model=entry["model"], beta=entry["beta"],
+                                   seed=entry.get("seed", self.training.seed), out=out or self.out)

@@ -1,144 +1,164 @@
-"""Run a β study: train a family of models on the same data and seed, measure each one,
-and write the report.
+"""Run a β study: train every model kind/β once per seed, measure each trial, write the report.
 
-The unit of work is one trial (``run_trial``): it trains one model of the study,
-measures it and returns its row of the metrics table, a flat dict of plain
-values that can be sent between processes. Everything else the report needs
-is in the trial's run folder, which the row names. ``run_study`` runs the trials
-one after the other in this process; an engine that runs them elsewhere only has
-to bring their rows back and their run folders under the report folder.
+The unit of work is one trial (``keras_models.study.trial.run_trial``): it trains one
+model of one seed in ``runs/<key>``, measures it, writes its record (trial.json) and
+returns its row. An engine (``keras_models.study.engines``) decides where trials run:
+here one after another, or as Ray Tune trials. This module is the driver around it:
+it loads and checks the data, creates the study folder, keeps study.json and the
+progress log current as trials end, and writes the report from the rows and run
+folders. ``resume`` picks up a study folder whose driver died: finished trials are
+kept as they are, the others continue from their checkpoints.
 """
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from keras_models import classifier as digit_classifier
-from keras_models import evaluation
-from keras_models.data import DataSplit, check_training_data, load_dataset
-from keras_models.events import JobState, StageStarted, Stopped, StudyRow
-from keras_models.models import EVAL_SEED, VAE
-from keras_models.run_evaluation import measurement_split
+from keras_models.data import CLASSIFIER_LABEL_USE, DataSplit, check_training_data, load_dataset, load_idx_test_set
+from keras_models.events import (Event, JobState, Notice, StageStarted, Stopped, StudyFigure, StudyRow,
+                                 StudyStarted, TrialFailed)
 from keras_models.study.config import StudyConfig
-from keras_models.study.report import write_report
-from keras_models.training import TrainingSession, create_run_dir
+from keras_models.study.engines import Engine, LocalEngine, StudyPlan, local_fraction
+from keras_models.study.ledger import FINISHED, PENDING, STOPPED, StudyState, append_progress
+from keras_models.training import create_run_dir
 
-DISENTANGLEMENT_IMAGES = 10_000
-RUNS_DIR = "runs"
+LOGGED_EVENTS = (StageStarted, StudyStarted, StudyRow, TrialFailed, StudyFigure, Notice)
 
 
 @dataclasses.dataclass
 class StudyResult:
-    """A finished (or stopped) study: its report folder, the rows of the models that finished
-    and the conclusions drawn from them."""
+    """A finished (or stopped) study: its report folder, the rows of the trials that finished,
+    every trial's record and the conclusions drawn from them."""
 
     report_dir: Path
     rows: list[dict[str, Any]]
     conclusions: list[str]
     stopped: bool
+    trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
-def disentanglement_numbers(model: VAE, data: DataSplit) -> dict[str, float]:
-    """MIG, DCI and the FactorVAE score of the model's mean codes, on a data set with known factors."""
-    from keras_models import disentanglement
+class _Logged(JobState):
+    """The caller's job state, with the study's steps also appended to progress.jsonl, so another
+    process (the window following a Ray study, ``tail -f``) can follow them."""
 
-    n = DISENTANGLEMENT_IMAGES
+    def __init__(self, inner: JobState) -> None:
+        super().__init__(wants_pictures=inner.wants_pictures)
+        self.inner = inner
+        self.report_dir: Path | None = None
 
-    def codes(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        return model.encode(images[:n], labels[:n] if model.conditional else None)[0]
+    def request_stop(self) -> None:
+        self.inner.request_stop()
 
-    test_codes, test_factors = codes(data.val_x, data.val_y), data.val_factors[:n]
-    dci = disentanglement.dci(codes(data.train_x, data.train_y), data.train_factors[:n], test_codes, test_factors)
-    return {
-        "mig": float(disentanglement.mig(test_codes, test_factors)["score"]),
-        "dci_disentanglement": float(dci["disentanglement"]),
-        "dci_completeness": float(dci["completeness"]),
-        "factor_vae": float(disentanglement.factor_vae_score_from_codes(test_codes, test_factors)["score"]),
-    }
+    @property
+    def stop_requested(self) -> bool:
+        return self.inner.stop_requested
 
+    def report(self, event: Event) -> None:
+        if self.report_dir is not None and isinstance(event, LOGGED_EVENTS):
+            append_progress(self.report_dir, {"event": type(event).__name__, "time": time.time(),
+                                              **dataclasses.asdict(event)})
+        self.inner.report(event)
 
-def _fraction(step: int, trials: int) -> float:
-    """Progress after ``step`` of a study of ``trials`` models: the classifier, then two steps a
-    model (train, measure), then the report."""
-    return step / (2 * trials + 2)
-
-
-def run_trial(config: StudyConfig, entry: dict[str, Any], data: DataSplit,
-              classifier: digit_classifier.TrainedClassifier | None, runs_dir: str | Path,
-              state: JobState | None = None, verbose: int = 0, place: tuple[int, int] = (0, 1)) -> dict[str, Any]:
-    """Train the model of ``entry`` (one of ``config.entries()``) in a run folder under ``runs_dir``,
-    measure it on ``data``'s test split and return its row of the metrics table.
-
-    The row holds only str, int, float and None values. Its ``run_dir`` is the run
-    folder relative to the parent of ``runs_dir`` (the report folder, locally).
-    ``place`` is (index, count) of this trial in the study, for the progress
-    fractions. Reports ``StageStarted`` and the training's own events on ``state``;
-    a stop requested there raises ``Stopped``, leaving a half-trained run folder
-    and no row.
-    """
-    state = state or JobState()
-    runs_dir = Path(runs_dir)
-    index, count = place
-    state.check_stop()
-    state.report(StageStarted(f"training {entry['title']} ({index + 1} of {count})", _fraction(2 * index + 1, count)))
-    session = TrainingSession.new(config.train_config(entry, out=str(runs_dir)), data=data, state=state,
-                                  verbose=verbose)
-    result = session.run()
-    if result.stopped:
-        raise Stopped
-    state.report(StageStarted(f"measuring {entry['title']} (IWAE with k = {config.k})",
-                              _fraction(2 * index + 2, count)))
-    measured = evaluation.evaluate(result.model, data.val_x, data.val_y, k=config.k, seed=EVAL_SEED,
-                                   classifier=classifier, state=state)
-    if data.val_factors is not None:
-        state.report(StageStarted(f"measuring the disentanglement of {entry['title']}",
-                                  _fraction(2 * index + 2, count)))
-        measured.update(disentanglement_numbers(result.model, data))
-    return {**entry, **{k: v for k, v in measured.items() if k not in ("protocol", "latent_variance")},
-            "k": config.k, "binarisation": measured["protocol"]["binarisation"],
-            "test_images": measured["protocol"]["images"], "epochs": config.training.epochs,
-            "run_dir": str(result.run_dir.relative_to(runs_dir.parent))}
+    def show_model(self, model: Any, data: Any) -> None:
+        self.inner.show_model(model, data)
 
 
-def run_study(config: StudyConfig, data: DataSplit | None = None,
+def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
               test_set: tuple[np.ndarray, np.ndarray] | None = None, state: JobState | None = None,
-              classifier_cache: str | Path | None = None, verbose: int = 0) -> StudyResult:
-    """Train every model of ``config``, measure it on the test images, write the report.
+              classifier_cache: str | Path | None = None, verbose: int = 0, engine: Engine | None = None,
+              resume: str | Path | None = None) -> StudyResult:
+    """Run every trial of ``config`` on ``engine`` (default: here, one after another), then write
+    the report; or, with ``resume``, the unfinished trials of that study folder (its saved
+    settings replace ``config``).
 
-    ``test_set`` (images, labels) replaces the data set's own test split for
-    validation and every measurement, for example real MNIST test images beside
-    the offline training set. Reports ``StageStarted``, a ``StudyRow`` per finished
-    model and a ``StudyFigure`` per figure on ``state``, which each training shares,
-    so a front end sees every model train. A stop requested on ``state`` ends the
-    study after the model in progress is dropped: the finished ones are reported
-    and the result says ``stopped``.
+    ``data`` replaces loading the data set by name (the trials of a Ray study are then sent
+    it, so keep it small); ``test_set`` (images, labels) replaces the test split for
+    validation and every measurement. Reports ``StageStarted``, ``StudyRow`` for each trial
+    that finished, ``TrialFailed`` for each that did not, and ``StudyFigure`` for each
+    figure on ``state``. A stop requested there ends the trials in progress (their run
+    folders stay, for a resume); the report covers the finished ones and says ``stopped``.
     """
-    config.validate()
-    state = state or JobState()
+    outer = state or JobState()
+    engine = engine or LocalEngine()
+    study = StudyState.read(resume) if resume is not None else None
+    config = study.config if study is not None else config.validate()
+    explicit = data is not None or test_set is not None  # trials elsewhere are sent the split
     if data is None:
         data = load_dataset(config.training.dataset, config.training.data_dir)
-    # Before the report folder exists: test images of the wrong shape leave nothing behind.
-    data = measurement_split(data, test_set, config.test_images)
-    check_training_data(config.training, data)
-    report_dir = create_run_dir(config.out, "study")
-    entries = config.entries()
-    rows: list[dict[str, Any]] = []
+    if test_set is None and config.test_idx:
+        test_set = load_idx_test_set(config.test_idx)
+    from keras_models.run_evaluation import measurement_split  # with TensorFlow
+
+    # Before the study folder exists: test images of the wrong shape, or data that cannot
+    # train, leave nothing behind.
+    data = measurement_split(check_training_data(config.training, data, CLASSIFIER_LABEL_USE), test_set,
+                             config.test_images)
+    engine.open()
+    try:
+        if study is None:
+            study = StudyState.start(config, create_run_dir(config.out, "study"))
+        return _drive(study, engine, StudyPlan(config, study.report_dir, data, explicit,
+                                               Path(classifier_cache) if classifier_cache else None, verbose),
+                      _Logged(outer))
+    finally:
+        engine.close()
+
+
+def plan_study(config: StudyConfig) -> Path:
+    """Create a study folder holding only its settings (study.json, every trial pending), for a
+    study another process runs with ``resume`` (the window's Ray studies)."""
+    config.validate()
+    study = StudyState.start(config, create_run_dir(config.out, "study"))
+    study.write("not loaded yet", PENDING, "planned")
+    return study.report_dir
+
+
+def _drive(study: StudyState, engine: Engine, plan: StudyPlan, state: _Logged) -> StudyResult:
+    state.report_dir = study.report_dir
+    description = plan.data.describe()
+    pending = study.unfinished()
+    state.report(StudyStarted(str(study.report_dir), len(study.trials), len(study.trials) - len(pending),
+                              engine.name))
+    for trial in study.trials:  # so a resumed window or command line shows the kept rows too
+        if trial["status"] == FINISHED:
+            state.report(StudyRow(dict(trial["row"])))
+    study.write(description, "running", engine.name)
+
+    def ended(record: dict[str, Any]) -> None:
+        study.record(record)
+        study.write(description, "running", engine.name)
+        if record["status"] == FINISHED:
+            state.report(StudyRow(dict(record["row"])))
+        else:
+            state.report(TrialFailed(record["key"], record["group"], record["beta"], record["title"],
+                                     record["seed"], record["status"], record.get("reason")))
+
     stopped = False
     try:
+        from keras_models.study.trial import study_classifier
+
+        # One classifier judges every trial, kept in the study folder; here, as the driver has the data.
         state.report(StageStarted("training the evaluation classifier (cached after the first time)", 0.0))
-        classifier = digit_classifier.load_or_train_classifier(data, cache_dir=classifier_cache,
-                                                               seed=config.training.seed, state=state)
-        for index, entry in enumerate(entries):
-            row = run_trial(config, entry, data, classifier, report_dir / RUNS_DIR, state, verbose,
-                            place=(index, len(entries)))
-            rows.append(row)
-            state.report(StudyRow(dict(row)))
-    except Stopped:  # a model half-trained or half-measured is left out; the finished ones are reported
+        plan.classifier = study_classifier(plan.data, plan.report_dir, plan.classifier_cache,
+                                           plan.config.training.seed, state)
+        engine.run(plan, pending, state, ended)
+    except Stopped:
         stopped = True
-    state.report(StageStarted("drawing figures and writing the report", _fraction(2 * len(entries) + 1, len(entries))))
-    findings = write_report(config, data, rows, report_dir, stopped, state)
+    for trial in study.trials:
+        if trial["status"] == PENDING:  # never started: the stop came first
+            study.record({**trial, "status": STOPPED, "reason": "not started before the study was stopped"})
+    stopped = stopped or any(t["status"] == STOPPED for t in study.trials)
+    count = len(pending)
+    state.report(StageStarted("drawing figures and writing the report", local_fraction(2 * count + 1, count)))
+    from keras_models.study.report import write_report  # matplotlib and, for the grids, TensorFlow
+
+    findings = write_report(plan.config, plan.data, study.rows, study.report_dir, stopped, state,
+                            trials=study.trials, engine=engine.name)
     state.report(StageStarted("done", 1.0))
-    return StudyResult(report_dir, rows, findings, stopped)
+    append_progress(study.report_dir, {"event": "StudyDone", "time": time.time(), "report_dir": str(study.report_dir),
+                                       "stopped": stopped, "conclusions": findings})
+    return StudyResult(study.report_dir, study.rows, findings, stopped, study.trials)

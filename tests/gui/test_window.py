@@ -5,7 +5,8 @@ import numpy as np
 from PIL import Image
 
 from keras_models.events import BatchProgress, Stopped, StudyRow
-from tests.helpers import collect_events, is_event, set_quick_settings, train_and_wait, wait_for_job
+from tests.helpers import (collect_events, fake_driver_command, is_event, pretrain_classifier, set_quick_settings,
+                           train_and_wait, wait_for_job)
 
 TIMEOUT = 120_000
 
@@ -223,12 +224,15 @@ def test_screenshot_after_a_short_training(qtbot, window, tmp_path):
     assert pixels.std() > 10  # a real picture, not a blank window
 
 
-def test_study_tab_runs_a_study_and_shows_its_table_and_figures(qtbot, window, tmp_path):
+def test_study_tab_runs_a_study_and_shows_its_table_and_figures(qtbot, window, tmp_path, tiny_data):
+    pretrain_classifier(tiny_data)
     set_quick_settings(window, epochs=1, batch_size=30)
     window.controls.latent_dim.setValue(3)
     window.reports_folder = tmp_path / "reports"
     study = window.study
+    assert study.engine.currentData() == "local" and not study.address.isEnabled()
     study.betas.setText("0.5 2")
+    study.seeds.setText("0 1")
     study.include_cvae.setChecked(False)
     study.epochs.setValue(1)
     study.k.setValue(3)
@@ -239,22 +243,69 @@ def test_study_tab_runs_a_study_and_shows_its_table_and_figures(qtbot, window, t
         assert not window.controls.train_button.isEnabled()
 
     wait_for_job(qtbot, window, run_study, timeout=300_000)
-    assert [event.row["beta"] for event in rows] == [0.5, 2.0]
+    assert [(event.row["beta"], event.row["seed"]) for event in rows] == [(0.5, 0), (2.0, 0), (0.5, 1), (2.0, 1)]
+    # One row per β, each number the mean ± sd over the two seeds.
     assert study.table.rowCount() == 2
-    assert study.table.item(1, 0).text() == "β-VAE (β = 2)"
-    headers = [study.table.horizontalHeaderItem(c).text() for c in range(study.table.columnCount())
-               if not study.table.isColumnHidden(c)]
+    headers = [study.table.horizontalHeaderItem(c).text() for c in range(study.table.columnCount())]
+    assert headers[:3] == ["model", "β", "n"]
     assert "IWAE NLL" in headers and "MIG" not in headers and "CVAE class accuracy" not in headers
+    assert [study.table.item(1, c).text() for c in range(3)] == ["β-VAE (β = 2)", "2", "2"]
+    assert " ± " in study.table.item(1, headers.index("IWAE NLL")).text()
     assert study.figure_list.count() >= 5
     assert study.open_button.isEnabled()
     assert (study.report_dir / "report.html").exists()
-    assert "β = 0.5" in study.conclusions.text()
+    assert "β = 0.5" in study.conclusions.text() and "Welch" in study.conclusions.text()
     assert window.controls.train_button.isEnabled()
     # One model: the last one the study finished is the open model, with its own settings and folder.
     last_run = study.report_dir / rows[-1].row["run_dir"]
     assert window.worker.run_dir == last_run and window.run_dir == last_run
     assert window.worker.config.beta == 2.0 and window.model_info.config["beta"] == 2.0
     assert window.evaluate_button.isEnabled()
+
+
+def test_a_ray_study_runs_in_a_driver_process_the_tab_follows_and_stops(qtbot, window, tmp_path, monkeypatch):
+    from keras_models.study import process
+
+    commands, real_command = [], process.study_command
+
+    def fake_command(report_dir, engine, address=None, cpus_per_trial=None):
+        commands.append(real_command(report_dir, engine, address, cpus_per_trial))
+        return fake_driver_command(report_dir, "wait")
+
+    monkeypatch.setattr(process, "study_command", fake_command)
+    window.reports_folder = tmp_path / "reports"
+    study = window.study
+    study.engine.setCurrentIndex(study.engine.findData("ray"))
+    assert study.address.isEnabled()
+    study.address.setText("auto")
+    study.betas.setText("1 4")
+    study.include_cvae.setChecked(False)
+
+    def run_then_stop():
+        study.run_button.click()
+        qtbot.waitUntil(lambda: "NaN" in study.failures.text(), timeout=30_000)
+        window.controls.stop_button.click()
+
+    _, result = wait_for_job(qtbot, window, run_then_stop, timeout=60_000)
+    (report,) = (tmp_path / "reports").iterdir()
+    assert commands[0][2:] == ["study", "--resume", str(report.resolve()), "--engine", "ray", "--address", "auto"]
+    assert result.stopped and result.report_dir == report
+    assert study.failures.text() == "β-VAE (β = 4), seed 0: failed (loss became NaN at epoch 1, batch 2)"
+    assert [study.table.item(r, 2).text() for r in range(study.table.rowCount())] == ["1", "0 (1 did not finish)"]
+    assert study.progress.format().startswith("study stopped") and study.conclusions.text() == "• one line"
+    assert window.controls.train_button.isEnabled() and window.model_info is None  # no finished trial to open
+
+
+def test_a_bad_seed_list_or_ray_address_is_refused_with_a_message(window):
+    window.study.seeds.setText("")
+    window.study.run_button.click()
+    assert "at least one seed" in window.errors[-1]
+    window.study.seeds.setText("0 1")
+    window.study.engine.setCurrentIndex(window.study.engine.findData("ray"))
+    window.study.address.setText("nowhere")
+    window.study.run_button.click()
+    assert window.errors[-1] == "the Ray address must be auto, ray://HOST:PORT or HOST:PORT, got 'nowhere'"
+    assert window.controls.train_button.isEnabled()
 
 
 def test_evaluate_run_reports_numbers_and_writes_them_to_the_run(qtbot, window):

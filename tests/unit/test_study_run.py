@@ -1,4 +1,5 @@
-"""Whole (tiny) β studies: the files they write, the events they report, and stopping one."""
+"""Whole (tiny) β studies on the local engine: the files they write, the events they report,
+stopping one, a failing trial, and resuming a stopped study."""
 import csv
 import json
 import shutil
@@ -8,13 +9,15 @@ import pytest
 from PIL import Image
 
 from keras_models.config import TrainConfig
-from keras_models.events import JobState, RunStarted, StageStarted, StudyFigure, StudyRow
+from keras_models.events import (EpochDone, JobState, RunStarted, StageStarted, StudyFigure, StudyRow, StudyStarted,
+                                 TrialFailed)
 from keras_models.study import StudyConfig, run_study
 from keras_models.study.report import write_report
-from tests.helpers import StopAfter
+from tests.helpers import StopAfter, pretrain_classifier, write_fake_run
 
-FIGURES = ["loss_curves", "rate_distortion", "reconstructions_and_samples", "traversal_dim2", "cvae_classes",
-           "kl_per_dimension"]
+FIGURES = ["loss_curves", "rate_distortion", "quality_vs_beta", "reconstructions_and_samples", "traversal_dim2",
+           "cvae_classes", "kl_per_dimension"]
+pytestmark = pytest.mark.usefixtures("quick_study_classifier")
 
 
 def _outline(events):
@@ -40,17 +43,16 @@ def test_a_whole_study_writes_its_report_and_reports_each_step_in_order(tmp_path
     training = TrainConfig(epochs=1, batch_size=50, latent_dim=4, precision="float32")
     config = StudyConfig(training=training, betas=(0.5, 1.0), traverse_dim=2, k=4, out=str(tmp_path / "reports"))
     events = []
-    result = run_study(config, data=tiny_split, state=JobState(on_event=events.append),
-                       classifier_cache=tmp_path / "cache")
+    result = run_study(config, data=tiny_split, state=JobState(on_event=events.append))
     report = result.report_dir
     assert not result.stopped
-    assert [r["key"] for r in result.rows] == ["bvae_b0.5", "vae", "cvae"]
+    assert [r["key"] for r in result.rows] == ["bvae_b0.5_s0", "vae_s0", "cvae_s0"]
 
     trained = []
-    for i, (key, model, title) in enumerate((("bvae_b0.5", "bvae", "β-VAE (β = 0.5)"), ("vae", "vae", "VAE (β = 1)"),
-                                             ("cvae", "cvae", "CVAE (β = 1)"))):
-        trained += [("stage", f"training {title} ({i + 1} of 3)"), ("run", model),
-                    ("stage", f"measuring {title} (IWAE with k = 4)"), ("row", key)]
+    for i, (key, model, title) in enumerate((("bvae_b0.5_s0", "bvae", "β-VAE (β = 0.5)"),
+                                             ("vae_s0", "vae", "VAE (β = 1)"), ("cvae_s0", "cvae", "CVAE (β = 1)"))):
+        trained += [("stage", f"training {title}, seed 0 ({i + 1} of 3)"), ("run", model),
+                    ("stage", f"measuring {title}, seed 0 (IWAE with k = 4)"), ("row", key)]
     assert _outline(events) == [
         ("stage", "training the evaluation classifier (cached after the first time)"), *trained,
         ("stage", "drawing figures and writing the report"), *(("figure", name) for name in FIGURES),
@@ -68,26 +70,32 @@ def test_a_whole_study_writes_its_report_and_reports_each_step_in_order(tmp_path
 
     with open(report / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [r["key"] for r in rows] == ["bvae_b0.5", "vae", "cvae"]
+    assert [(r["key"], r["seed"], r["status"]) for r in rows] == [
+        ("bvae_b0.5_s0", "0", "finished"), ("vae_s0", "0", "finished"), ("cvae_s0", "0", "finished")]
     for r in rows:
         assert float(r["iwae_nll"]) <= float(r["nelbo"]) + 1.0
         assert r["k"] == "4" and r["binarisation"].startswith("fixed, seed")
-        assert r["run_dir"].startswith("runs/")
+        assert r["run_dir"] == f"runs/{r['key']}"
     md = (report / "report.md").read_text()
-    assert "| β-VAE (β = 0.5) |" in md and "IWAE NLL" in md and "k = 4" in md
+    assert "| β-VAE (β = 0.5) | 0.5 | 1 |" in md and "IWAE NLL" in md and "k = 4" in md
     for line in result.conclusions:
         assert line in md
     assert "<table>" in (report / "report.html").read_text()
     saved = json.loads((report / "study.json").read_text())
-    assert saved["stopped"] is False and saved["rows"] == result.rows
+    assert saved["stopped"] is False and saved["status"] == "finished" and saved["rows"] == result.rows
+    assert [(t["key"], t["status"], t["run_dir"]) for t in saved["trials"]] == [
+        (k, "finished", f"runs/{k}") for k in ("bvae_b0.5_s0", "vae_s0", "cvae_s0")]
     assert saved["config"]["betas"] == [0.5, 1.0] and saved["data"] == "tiny: 400 training and 100 validation images"
-    assert len(list((report / "runs").iterdir())) == 3
+    assert sorted(p.name for p in (report / "runs").iterdir()) == ["bvae_b0.5_s0", "cvae_s0", "vae_s0"]
+    for row in result.rows:  # each trial's record beside its run folder, for a resume that needs no Ray state
+        assert json.loads((report / row["run_dir"] / "trial.json").read_text())["row"] == row
 
-    # The report needs only the rows, as JSON, and the run folders: what a trial run elsewhere sends back.
+    # The report needs only the trials' records, as JSON, and the run folders: what trials elsewhere send back.
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     shutil.copytree(report / "runs", elsewhere / "runs")
-    write_report(config, tiny_split, json.loads(json.dumps(result.rows)), elsewhere, stopped=False)
+    write_report(config, tiny_split, json.loads(json.dumps(result.rows)), elsewhere, stopped=False,
+                 trials=json.loads(json.dumps(result.trials)))
     assert _without_date((elsewhere / "report.md").read_text()) == _without_date(md)
     for name in FIGURES:
         first = np.asarray(Image.open(report / "figures" / f"{name}.png"))
@@ -108,22 +116,26 @@ def test_a_stop_during_the_second_model_reports_the_first_only(tmp_path, tiny_sp
             state.request_stop()  # as the window's Stop button does, from the study's own events
 
     state = JobState(on_event=on_event)
-    result = run_study(config, data=tiny_split, state=state, classifier_cache=tmp_path / "cache")
+    result = run_study(config, data=tiny_split, state=state)
     assert result.stopped
-    assert [r["key"] for r in result.rows] == ["vae"]
-    assert [e.row["key"] for e in events if isinstance(e, StudyRow)] == ["vae"]
+    assert [r["key"] for r in result.rows] == ["vae_s0"]
+    assert [e.row["key"] for e in events if isinstance(e, StudyRow)] == ["vae_s0"]
+    assert [(e.key, e.status) for e in events if isinstance(e, TrialFailed)] == [("bvae_b4_s0", "stopped")]
     measured = [text for kind, text in _outline(events) if kind == "stage" and text.startswith("measuring")]
-    assert measured == ["measuring VAE (β = 1) (IWAE with k = 4)"] + (
-        ["measuring β-VAE (β = 4) (IWAE with k = 4)"] if moment == "measuring" else [])
+    assert measured == ["measuring VAE (β = 1), seed 0 (IWAE with k = 4)"] + (
+        ["measuring β-VAE (β = 4), seed 0 (IWAE with k = 4)"] if moment == "measuring" else [])
     assert _outline(events)[-3:] == [("figure", "traversal_dim3"), ("figure", "kl_per_dimension"), ("stage", "done")]
     report = result.report_dir
-    assert json.loads((report / "study.json").read_text())["stopped"] is True
+    saved = json.loads((report / "study.json").read_text())
+    assert saved["stopped"] is True and [t["status"] for t in saved["trials"]] == ["finished", "stopped"]
     md = (report / "report.md").read_text()
-    assert "| VAE (β = 1) |" in md and "β-VAE (β = 4)" not in md
+    assert "| VAE (β = 1) | 1 | 1 |" in md and "| β-VAE (β = 4) | 4 | 0 (1 did not finish) | – | – |" in md
+    assert "| β-VAE (β = 4) | 0 | stopped: stopped before it finished |" in md  # in the trials table
     with open(report / "metrics.csv") as f:
-        assert [r["key"] for r in csv.DictReader(f)] == ["vae"]
-    # The second model's run folder stays, as any stopped run does; the report leaves it out.
-    assert len(list((report / "runs").iterdir())) == 2
+        assert [(r["key"], r["status"]) for r in csv.DictReader(f)] == [("vae_s0", "finished"),
+                                                                         ("bvae_b4_s0", "stopped")]
+    # The second model's run folder stays, for a resume; the report leaves its numbers out.
+    assert sorted(p.name for p in (report / "runs").iterdir()) == ["bvae_b4_s0", "vae_s0"]
 
 
 def test_a_study_stopped_while_its_classifier_trains_writes_a_report_without_models(tmp_path, tiny_split):
@@ -135,7 +147,7 @@ def test_a_study_stopped_while_its_classifier_trains_writes_a_report_without_mod
     assert result.stopped and result.rows == [] and result.conclusions == []
     assert "stopped before any model finished" in (result.report_dir / "report.md").read_text()
     assert not (tmp_path / "cache").exists()  # the classifier stopped within a batch: nothing was cached
-    assert not (result.report_dir / "runs").exists()
+    assert not (result.report_dir / "runs").exists() and not (result.report_dir / "classifier").exists()
     assert _outline(events) == [("stage", "training the evaluation classifier (cached after the first time)"),
                                 ("stage", "drawing figures and writing the report"), ("stage", "done")]
 
@@ -149,17 +161,18 @@ def test_a_study_on_shapes_measures_disentanglement(tmp_path):
     config = StudyConfig(training=training, betas=(1.0, 4.0), include_cvae=False, traverse_dim=1, k=2,
                          out=str(tmp_path / "reports"))
     events = []
-    result = run_study(config, data=data, state=JobState(on_event=events.append), classifier_cache=tmp_path / "cache")
+    pretrain_classifier(data)
+    result = run_study(config, data=data, state=JobState(on_event=events.append))
     for row in result.rows:
         for key in ("mig", "dci_disentanglement", "dci_completeness", "factor_vae"):
             assert 0.0 <= row[key] <= 1.0
-    assert ("stage", "measuring the disentanglement of β-VAE (β = 4)") in _outline(events)
+    assert ("stage", "measuring the disentanglement of β-VAE (β = 4), seed 0") in _outline(events)
     assert (result.report_dir / "figures" / "disentanglement_vs_beta.png").exists()
     md = (result.report_dir / "report.md").read_text()
     assert "| MIG |" in md
-    mig_line = next(line for line in result.conclusions if "MIG over" in line)
-    raised = result.rows[1]["mig"] > result.rows[0]["mig"]
-    assert ("β = 4 raised MIG" if raised else "β = 4 did not raise MIG") in mig_line
+    # One seed: the numbers are reported, and no claim about MIG rising or falling is made.
+    assert not any("MIG over" in line for line in result.conclusions)
+    assert result.conclusions[0].startswith("With one seed per model")
 
 
 def test_test_images_of_another_shape_are_refused_before_anything_is_trained(tmp_path, tiny_split):
@@ -168,3 +181,45 @@ def test_test_images_of_another_shape_are_refused_before_anything_is_trained(tmp
     with pytest.raises(ValueError, match="test images are 32×32×1 but tiny trains on 28×28×1"):
         run_study(config, data=tiny_split, test_set=test_set, classifier_cache=tmp_path / "cache")
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_stopped_study_resumes_keeping_finished_trials_and_a_damaged_one_fails_alone(tmp_path, tiny_split):
+    training = TrainConfig(epochs=2, batch_size=50, latent_dim=4, precision="float32")
+    config = StudyConfig(training=training, betas=(1.0, 4.0), k=4, traverse_dim=2, out=str(tmp_path / "reports"))
+
+    def stop_in_second_trial(event):
+        if isinstance(event, EpochDone) and event.record["epoch"] == 1 and trained["bvae"]:
+            state.request_stop()  # after β = 4's first epoch: its run folder holds a checkpoint of epoch 1
+        if isinstance(event, RunStarted):
+            trained[event.config["model"]] = True
+
+    trained = {"vae": False, "bvae": False}
+    state = JobState(on_event=stop_in_second_trial)
+    first = run_study(config, data=tiny_split, state=state)
+    report = first.report_dir
+    assert first.stopped and [t["status"] for t in first.trials] == ["finished", "stopped", "stopped"]
+    kept = {path: path.stat().st_mtime_ns for path in (report / "runs" / "vae_s0").rglob("*")}
+    # The CVAE never started; give it a run folder whose checkpoint is damaged.
+    damaged = write_fake_run(report / "runs" / "cvae_s0", model="cvae", beta=1.0, epochs=1)
+    (damaged / "model.keras").write_bytes(b"not a zip file")
+
+    events = []
+    again = run_study(resume=report, data=tiny_split, state=JobState(on_event=events.append))
+    assert again.report_dir == report and not again.stopped
+    assert {p: p.stat().st_mtime_ns for p in (report / "runs" / "vae_s0").rglob("*")} == kept
+    status = {t["key"]: (t["status"], t["reason"]) for t in again.trials}
+    assert status["vae_s0"] == ("finished", None) and status["bvae_b4_s0"] == ("finished", None)
+    assert status["cvae_s0"][0] == "failed"
+    assert "cannot load model" in status["cvae_s0"][1] and "not a complete .keras file" in status["cvae_s0"][1]
+    resumed = next(r for r in again.rows if r["key"] == "bvae_b4_s0")
+    assert resumed["resumed_from_epoch"] == 1
+    with open(report / "runs" / "bvae_b4_s0" / "metrics.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2"]
+    started = next(e for e in events if isinstance(e, StudyStarted))
+    assert (started.trials, started.finished) == (3, 1)
+    assert [e.row["key"] for e in events if isinstance(e, StudyRow)] == ["vae_s0", "bvae_b4_s0"]
+    saved = json.loads((report / "study.json").read_text())
+    assert saved["status"] == "finished" and [t["status"] for t in saved["trials"]] == ["finished", "finished",
+                                                                                       "failed"]
+    assert "cannot load model" in (report / "report.md").read_text()
+    assert (report / "runs" / "cvae_s0" / "error.txt").exists()
