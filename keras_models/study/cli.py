@@ -149,6 +149,17 @@ def _defaults() -> argparse.ArgumentParser:
     return add_parser(argparse.ArgumentParser().add_subparsers())
 
 
+def _check_data(config: "StudyConfig") -> None:
+    """Refuse data that cannot train now, in one line: sets that need no TensorFlow (idx:, the
+    offline set) are checked before it loads; tensorflow-datasets sets are loaded by the study."""
+    from keras_models.data import CLASSIFIER_LABEL_USE, check_training_data, load_dataset
+    from keras_models.data.tfds_sets import TFDS_HOSTS
+
+    training = config.training
+    if training.dataset not in TFDS_HOSTS:
+        check_training_data(training, load_dataset(training.dataset, training.data_dir), CLASSIFIER_LABEL_USE)
+
+
 def run(args: argparse.Namespace) -> int:
     """The ``study`` command; raises ValueError (ConfigError, DataError, RunError) for bad input."""
     from keras_models.events import JobState
@@ -164,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: --resume uses the study's saved settings; ignoring {', '.join(ignored)}", file=sys.stderr)
     else:
         config = study_config(args)
+        _check_data(config)
     state = JobState(on_event=_printer)
 
     def stop(signum: int, frame: Any) -> None:
