@@ -82,6 +82,8 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
     figure on ``state``. A stop requested there ends the trials in progress (their run
     folders stay, for a resume); the report covers the finished ones and says ``stopped``.
     """
+    if config is None and resume is None:
+        raise TypeError("run_study needs a config or a study folder to resume")
     outer = state or JobState()
     engine = engine or LocalEngine()
     study = StudyState.read(resume) if resume is not None else None
