@@ -176,7 +176,7 @@ def test_a_study_on_shapes_measures_disentanglement(tmp_path):
 
 
 def test_test_images_of_another_shape_are_refused_before_anything_is_trained(tmp_path, tiny_split):
-    config = StudyConfig(training=TrainConfig(epochs=1), out=str(tmp_path / "reports"))
+    config = StudyConfig(training=TrainConfig(epochs=1, batch_size=50), out=str(tmp_path / "reports"))
     test_set = (np.zeros((10, 32, 32, 1), "float32"), np.zeros(10, "int32"))
     with pytest.raises(ValueError, match="test images are 32×32×1 but tiny trains on 28×28×1"):
         run_study(config, data=tiny_split, test_set=test_set, classifier_cache=tmp_path / "cache")
