@@ -5,16 +5,14 @@ from pathlib import Path
 
 from PyQt6.QtCore import QThread
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
+from PyQt6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
                              QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from gui.compare_panel import ComparePanel
-from gui.class_controls import ClassControls
-from gui.training_controls import TrainingControls
-from gui.traversal_controls import TraversalControls
-from gui.study_panel import StudyPanel
-from gui.image_panel import ImagePanel
+from gui.explorer_tabs import ClassTab, TraversalTab
 from gui.run_panel import RunPanel
+from gui.study_panel import StudyPanel
+from gui.training_controls import TrainingControls
 from gui.training_tab import TrainingTab
 from gui.worker import (EvaluateJob, ExportGifJob, ModelWorker, OpenJob, OpenModel, SaveModelJob, StudyJob,
                         TrainJob)
@@ -75,24 +73,22 @@ class MainWindow(QMainWindow):
         self.study = StudyPanel()
         self.study.run_clicked.connect(self.start_study)
         self.compare = ComparePanel(self.show_error)
-        self.busy_tab = TrainingTab(self.show_error)
-        self.loss_plot, self.kl_bars = self.busy_tab.loss_plot, self.busy_tab.kl_bars
-        self.reconstructions, self.samples = self.busy_tab.reconstructions, self.busy_tab.samples
-        self.traversal_controls = TraversalControls()
-        self.traversal = ImagePanel("Latent traversal", "traversal", self.show_error)
-        self.class_controls = ClassControls()
-        self.class_grid = ImagePanel("Samples by class", "classes", self.show_error)
-        self.class_style = ImagePanel("Class × style", "class_style", self.show_error)
-        self.class_style.caption.setText("each row: one validation image's code decoded under labels 0-9")
+        self.training_tab = TrainingTab(self.show_error)
+        self.loss_plot, self.kl_bars = self.training_tab.loss_plot, self.training_tab.kl_bars
+        self.reconstructions, self.samples = self.training_tab.reconstructions, self.training_tab.samples
+        self.traversal_tab, self.class_tab = TraversalTab(self.show_error), ClassTab(self.show_error)
+        self.traversal_controls, self.traversal = self.traversal_tab.controls, self.traversal_tab.traversal
+        self.class_controls = self.class_tab.controls
+        self.class_grid, self.class_style = self.class_tab.class_grid, self.class_tab.class_style
         self.traversal_controls.changed.connect(self.request_views)
         self.traversal_controls.gif_button.clicked.connect(self._export_gif_clicked)
         self.class_controls.changed.connect(self.request_views)
 
     def _build_layout(self) -> None:
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.busy_tab, "Training")
-        self.tabs.addTab(self._panel_tab(self.traversal_controls, self.traversal), "Latent traversal")
-        self.tabs.addTab(self._class_tab(), "CVAE classes")
+        self.tabs.addTab(self.training_tab, "Training")
+        self.tabs.addTab(self.traversal_tab, "Latent traversal")
+        self.tabs.addTab(self.class_tab, "CVAE classes")
         self.tabs.addTab(self.study, "β study")
         self.tabs.addTab(self.compare, "Compare runs")
         side = QWidget()
@@ -138,25 +134,6 @@ class MainWindow(QMainWindow):
                                     event.reason),
                                 StudyFigure: lambda event: self.study.add_figure(event.name, event.path),
                                 EvaluationDone: lambda event: None, Notice: lambda event: self.show_notice(event.text)}
-
-    @staticmethod
-    def _panel_tab(controls: QWidget, *panels: QWidget) -> QWidget:
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        layout.addWidget(controls)
-        for panel in panels:
-            layout.addWidget(panel, 1)
-        return tab
-
-    def _class_tab(self) -> QWidget:
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        layout.addWidget(self.class_controls)
-        grids = QHBoxLayout()
-        grids.addWidget(self.class_grid, 1)
-        grids.addWidget(self.class_style, 1)
-        layout.addLayout(grids, 1)
-        return tab
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -300,7 +277,7 @@ class MainWindow(QMainWindow):
 
     def save_all(self, folder: Path) -> list[Path]:
         """Write every picture that has content into ``folder``; errors go to a message box."""
-        panels = [*self.busy_tab.panels(), self.traversal, self.class_grid, self.class_style]
+        panels = [*self.training_tab.panels(), self.traversal, self.class_grid, self.class_style]
         written = []
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -361,7 +338,7 @@ class MainWindow(QMainWindow):
         if "loss" in event.record:
             self.metrics_label.setText(f"epoch {int(event.record['epoch'])}: {metrics_text(event.record)}")
         conditional = self.model_info is not None and self.model_info.config["model"] == "cvae"
-        self.busy_tab.show_epoch(event, conditional)
+        self.training_tab.show_epoch(event, conditional)
 
     def _on_stage(self, event: StageStarted) -> None:
         if self.evaluating:
@@ -370,11 +347,8 @@ class MainWindow(QMainWindow):
             self.study.set_stage(event.text, event.fraction)
 
     def _on_views(self, views: dict) -> None:
-        self.traversal.set_grid(views["traversal"], views["traversal_caption"])
-        if "classes" in views:
-            self.class_grid.set_grid(views["classes"], "one row per class, same codes in every row")
-        if "class_style" in views:
-            self.class_style.set_grid(views["class_style"])
+        self.traversal_tab.show_views(views)
+        self.class_tab.show_views(views)
 
     def _on_job_done(self, job: object, result: object) -> None:
         if job is self.busy_job:
