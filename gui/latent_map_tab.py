@@ -150,9 +150,19 @@ class LatentMapTab(QWidget):
             self.show_map(event.pictures.latent_map)
 
     def show_map(self, latent: LatentMap) -> None:
+        if self.map.latent is not None and self.map.latent.codes.shape[1] != latent.codes.shape[1]:
+            # Another model: the clicked point meant a code of the old one.
+            self.map.point = None
+            self.map.canvas.mark(None)
+            self.point_image.clear("Click the map to decode a point.")
+            self.point_note.setText("")
         self.map.show_map(latent)
+        # Only a 2-D latent space has a manifold grid; otherwise the decoded point takes its room.
+        self.manifold.setVisible(latent.manifold is not None)
         if latent.manifold is not None:
             self.manifold.set_grid(latent.manifold, latent.manifold_note)
+        elif self.manifold.has_content():
+            self.manifold.clear("The manifold grid needs a latent size of 2.")
 
     def show_views(self, views: dict) -> None:
         if "map_point" in views:

@@ -69,7 +69,7 @@ def test_the_cvae_interpolation_morphs_the_label_and_random_codes_redraw(qtbot, 
     tab = window.latent_tabs.map
     qtbot.waitUntil(lambda: tab.map.latent is not None, timeout=TIMEOUT)
     assert tab.map.latent.projection.method == "pca" and "PC1 (" in tab.map.axes_label.text()
-    assert not tab.manifold.has_content()  # only a 2-D latent space has a manifold grid
+    assert not tab.manifold.has_content() and not tab.manifold.isVisibleTo(tab)  # only a 2-D space has one
     interpolation = window.latent_tabs.interpolation
     controls = interpolation.controls
     labels = window.worker.data.val_y
