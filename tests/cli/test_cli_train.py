@@ -80,7 +80,7 @@ def test_grids_default_dimension_fits_a_small_model(cli_run, tmp_path):
     status, stdout, stderr = run_main(["grids", run_dir])  # latent_dim 4: dimension 6 does not exist
     assert status == 0, stderr
     assert (run_dir / "grids" / "traversal_dim3.png").is_file()
-    assert len(stdout.splitlines()) == 5  # four PNGs and the GIF
+    assert len(stdout.splitlines()) == 7  # six PNGs and the GIF
 
 
 def test_resume_through_the_cli(cli_run, tmp_path):
