@@ -75,12 +75,12 @@ class InterpolationTab(QWidget):
         self.controls = InterpolationControls()
         self.changed = self.controls.changed
         self.interpolation = ImagePanel("Interpolation", "interpolation", on_error)
-        self.description = QLabel("")  # captions here run long (the CVAE's rows): wrapped, under the images
+        self.description = QLabel("")  # captions here run long (the CVAE's rows): wrapped, under the controls
         self.description.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.controls)
-        layout.addWidget(self.interpolation, 1)
         layout.addWidget(self.description)
+        layout.addWidget(self.interpolation, 1)
 
     def panels(self) -> list[QWidget]:
         return [self.interpolation]

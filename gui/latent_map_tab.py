@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 from matplotlib.axes import Axes
-from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtCore import QTimer, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from gui.figure_panel import FigurePanel
@@ -160,7 +160,9 @@ class LatentMapTab(QWidget):
         # Only a 2-D latent space has a manifold grid; otherwise the decoded point takes its room.
         self.manifold.setVisible(latent.manifold is not None)
         if latent.manifold is not None:
-            self.manifold.set_grid(latent.manifold, latent.manifold_note)
+            # An event of its own, as the Training tab's pictures: together with the map it could
+            # hold the GUI thread past 30 ms when training keeps both cores busy.
+            QTimer.singleShot(0, lambda: self.manifold.set_grid(latent.manifold, latent.manifold_note))
         elif self.manifold.has_content():
             self.manifold.clear("The manifold grid needs a latent size of 2.")
 

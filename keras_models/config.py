@@ -193,9 +193,9 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ViewRequest:
-    """Explorer settings for the traversal and class panels. ``dim`` None means every
-    dimension, one row each; ``base`` is "prior" (random draws) or "image" (one
-    validation image's code)."""
+    """Explorer settings for the traversal, class, latent map and interpolation panels. ``dim``
+    None means every dimension, one row each; ``base`` is "prior" (random draws) or "image"
+    (one validation image's code)."""
 
     dim: int | None = 0
     span: float = TRAVERSAL_RANGE
