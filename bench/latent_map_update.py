@@ -24,7 +24,7 @@ from PyQt6.QtWidgets import QApplication  # noqa: E402
 
 from gui.latent_map_tab import LatentMapTab  # noqa: E402
 from keras_models.events import EpochDone, EpochPictures  # noqa: E402
-from keras_models.latent_space import CLASS_COLOURS, MAP_IMAGES, LatentMap, fit_projection  # noqa: E402
+from keras_models.latent_space import MAP_IMAGES, LatentMap, fit_projection  # noqa: E402
 
 
 def epoch_maps(latent_dim: int, updates: int) -> list[LatentMap]:

@@ -6,7 +6,6 @@ from PIL import Image
 
 from keras_models import grids
 from keras_models.config import ViewRequest
-from keras_models.latent_space import fit_projection
 from keras_models.latent_views import decode_point, interpolation_grid, latent_map, latent_views
 from keras_models.models import VAE, ConditionalVAE, sigmoid
 from keras_models.views import render_views
@@ -118,7 +117,8 @@ def test_the_views_carry_the_interpolation_and_the_clicked_point(digits):
                           map_point=(0.25, -0.5))
     views = render_views(model, request, images, labels, latent)
     assert views["interpolation"].shape == (CELL + 2, 4 * CELL + 2)
-    assert views["interpolation_caption"] == "spherical (slerp), from the code of validation image 2 to validation image 9"
+    assert views["interpolation_caption"] == ("spherical (slerp), from the code of validation image 2 "
+                                              "to validation image 9")
     expected = sigmoid(model.decode(np.array([[0.25, -0.5]], dtype="float32")))[0, ..., 0]
     np.testing.assert_allclose(views["map_point"], expected, atol=1e-6)
     # Without a map (none sent yet) there is no point to decode; random ends need no images.
