@@ -91,6 +91,14 @@ class ImagePanel(SavesPNG, QWidget):
         self.save_button.setEnabled(True)
         self.image.set_source(pixmap_from_grid(grid))
 
+    def clear(self, placeholder: str) -> None:
+        """Show ``placeholder`` instead of a grid: what was shown no longer describes the model."""
+        self.grid = None
+        self.save_button.setEnabled(False)
+        self.image.source = None
+        self.image.clear()
+        self.image.setText(placeholder)
+
     def has_content(self) -> bool:
         return self.grid is not None
 

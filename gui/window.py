@@ -9,7 +9,7 @@ from PyQt6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QPro
                              QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from gui.compare_panel import ComparePanel
-from gui.explorer_tabs import ClassTab, TraversalTab
+from gui.explorer_tabs import ClassTab, LatentTabs, TraversalTab
 from gui.run_panel import RunPanel
 from gui.study_panel import StudyPanel
 from gui.training_controls import TrainingControls
@@ -83,11 +83,13 @@ class MainWindow(QMainWindow):
         self.traversal_controls.changed.connect(self.request_views)
         self.traversal_controls.gif_button.clicked.connect(self._export_gif_clicked)
         self.class_controls.changed.connect(self.request_views)
+        self.latent_tabs = LatentTabs(self.show_error, self.request_views)
 
     def _build_layout(self) -> None:
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training_tab, "Training")
         self.tabs.addTab(self.traversal_tab, "Latent traversal")
+        self.latent_tabs.add_to(self.tabs)
         self.tabs.addTab(self.class_tab, "CVAE classes")
         self.tabs.addTab(self.study, "β study")
         self.tabs.addTab(self.compare, "Compare runs")
@@ -125,6 +127,7 @@ class MainWindow(QMainWindow):
         signals.model_changed.connect(self._on_model_changed)
         signals.job_done.connect(self._on_job_done)
         signals.job_failed.connect(self._on_job_failed)
+        self.latent_tabs.listen(signals)
         self._event_handlers = {RunStarted: self._on_started, BatchProgress: self._on_batch,
                                 EpochDone: self._on_epoch, StageStarted: self._on_stage,
                                 StudyRow: lambda event: self.study.add_row(event.row),
@@ -236,7 +239,8 @@ class MainWindow(QMainWindow):
         self.evaluate_button.setEnabled(not self.busy and self.model_info is not None)
 
     def request_views(self) -> None:
-        request = ViewRequest(**self.traversal_controls.request_fields(), **self.class_controls.request_fields())
+        request = ViewRequest(**self.traversal_controls.request_fields(), **self.class_controls.request_fields(),
+                              **self.latent_tabs.request_fields())
         self.worker.set_view_request(request)
         self.worker.render_requested.emit()
 
@@ -277,7 +281,8 @@ class MainWindow(QMainWindow):
 
     def save_all(self, folder: Path) -> list[Path]:
         """Write every picture that has content into ``folder``; errors go to a message box."""
-        panels = [*self.training_tab.panels(), self.traversal, self.class_grid, self.class_style]
+        panels = [*self.training_tab.panels(), self.traversal, self.class_grid, self.class_style,
+                  *self.latent_tabs.panels()]
         written = []
         try:
             folder.mkdir(parents=True, exist_ok=True)

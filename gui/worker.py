@@ -108,6 +108,7 @@ class ModelWorker(QObject):
         self.data = None
         self.config: TrainConfig | None = None
         self.run_dir: Path | None = None
+        self.latent_map = None  # the map last sent to the window: a click on it decodes through its projection
         self._job_submitted.connect(self._run_job)
         self.render_requested.connect(self.render_if_changed)
 
@@ -288,6 +289,8 @@ class ModelWorker(QObject):
     def _forward_event(self, event: object) -> None:
         if isinstance(event, EpochDone):
             self._rendered_version = -1  # the weights changed: redraw even if the settings did not
+            if event.pictures is not None:
+                self.latent_map = event.pictures.latent_map
         self.signals.event.emit(event)
 
     def _show_live_model(self, model, data) -> None:
@@ -310,7 +313,7 @@ class ModelWorker(QObject):
         from keras_models.views import render_views
 
         try:
-            self.signals.views.emit(render_views(model, request, data.val_x, data.val_y))
+            self.signals.views.emit(render_views(model, request, data.val_x, data.val_y, self.latent_map))
         except Exception as exc:
             self.signals.event.emit(Notice(f"cannot draw the explorer views: {exc}"))
 

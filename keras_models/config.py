@@ -37,6 +37,7 @@ MAX_HIDDEN_LAYERS = 8
 
 TRAVERSAL_RANGE = 3.0
 TRAVERSAL_STEPS = 11
+INTERPOLATION_STEPS = 10
 # The CVAE classes drawn when the user names none, and the latent dimension a single
 # traversal sweeps: dimension 6, or the last one of a smaller code.
 DEFAULT_CLASSES = (1, 4, 9)
@@ -192,9 +193,9 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ViewRequest:
-    """Explorer settings for the traversal and class panels. ``dim`` None means every
-    dimension, one row each; ``base`` is "prior" (random draws) or "image" (one
-    validation image's code)."""
+    """Explorer settings for the traversal, class, latent map and interpolation panels. ``dim``
+    None means every dimension, one row each; ``base`` is "prior" (random draws) or "image"
+    (one validation image's code)."""
 
     dim: int | None = 0
     span: float = TRAVERSAL_RANGE
@@ -207,3 +208,10 @@ class ViewRequest:
     per_class: int = 10
     style_images: int = 6
     sort_by_kl: bool = False
+    map_point: tuple[float, float] | None = None  # where the latent map was clicked, in map coordinates
+    interpolate_from: int = 0  # validation image indices
+    interpolate_to: int = 1
+    interpolate_random: bool = False  # two prior draws instead of two images' codes
+    interpolation_seed: int = 0
+    interpolation_steps: int = INTERPOLATION_STEPS
+    spherical: bool = False

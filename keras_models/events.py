@@ -48,13 +48,15 @@ class BatchProgress:
 
 @dataclasses.dataclass(frozen=True)
 class EpochPictures:
-    """What the window draws after an epoch: fixed reconstructions and prior samples, and the
-    mean KL of each latent dimension with the number of active units."""
+    """What the window draws after an epoch: fixed reconstructions and prior samples, the
+    mean KL of each latent dimension with the number of active units, and the latent map
+    (a ``keras_models.latent_space.LatentMap``; None for a 1-D latent space)."""
 
     reconstructions: np.ndarray
     samples: np.ndarray
     kl_per_dim: np.ndarray
     active_units: int
+    latent_map: Any = None
 
 
 @dataclasses.dataclass(frozen=True)

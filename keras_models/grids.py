@@ -13,6 +13,7 @@ import numpy as np
 
 from keras_models.config import DEFAULT_CLASSES, DEFAULT_TRAVERSE_DIM, TRAVERSAL_RANGE, TRAVERSAL_STEPS
 from keras_models.images import label_rows, save_gif, save_png, tile
+from keras_models.latent_views import write_latent_pictures
 from keras_models.models import NUM_CLASSES, VAE, sigmoid
 
 def traversal_values(span: float = TRAVERSAL_RANGE, steps: int = TRAVERSAL_STEPS) -> np.ndarray:
@@ -139,4 +140,4 @@ def write_run_grids(model: VAE, images: np.ndarray, labels: np.ndarray, out_dir:
     label = int(labels[0]) if model.conditional else None
     frames = traversal_frames(model, prior_codes(1, model.latent_dim, seed)[0], traversal_values(), label=label)
     written.append(save_gif(frames, out_dir / "traversal_all_dims.gif"))
-    return written
+    return written + write_latent_pictures(model, images, labels, out_dir, seed)

@@ -231,6 +231,19 @@ class VAE(keras.Model):
         z = ops.convert_to_tensor(np.asarray(z, dtype="float32"))
         return ops.convert_to_numpy(self.decoder_logits(z, self._labels(y, len(z))))
 
+    def decode_label_weights(self, z, weights) -> np.ndarray:
+        """Decoder logits under soft labels: ``weights`` (n, 10) in place of one-hot vectors, each
+        row non-negative and summing to 1 (a blend of two one-hots morphs one class into another)."""
+        if not self.conditional:
+            raise ValueError("label weights need the conditional VAE")
+        weights = np.asarray(weights, dtype="float32")
+        if weights.shape != (len(z), NUM_CLASSES):
+            raise ValueError(f"label weights must be shaped ({len(z)}, {NUM_CLASSES}), got {weights.shape}")
+        if weights.min() < 0 or not np.allclose(weights.sum(axis=1), 1.0, atol=1e-4):
+            raise ValueError("label weights must be non-negative and sum to 1 in every row")
+        z = ops.convert_to_tensor(np.asarray(z, dtype="float32"))
+        return ops.convert_to_numpy(self.decoder_logits(z, ops.convert_to_tensor(weights)))
+
     def sample(self, n: int, y=None, seed: int | None = None) -> np.ndarray:
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
         return sigmoid(self.decode(z, y))
@@ -270,6 +283,9 @@ class ConditionalVAE(VAE):
     conditional = True
 
     def _one_hot(self, y):
+        # Integer classes (n,) become one-hot vectors; label weights (n, 10), already vectors, pass as they are.
+        if len(y.shape) == 2 and y.shape[-1] == NUM_CLASSES:
+            return ops.cast(y, "float32")
         return ops.one_hot(ops.cast(ops.reshape(y, (-1,)), "int32"), NUM_CLASSES)
 
     def encoder_inputs(self, x, y):

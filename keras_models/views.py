@@ -12,6 +12,7 @@ from keras_models.config import ViewRequest
 from keras_models.evaluation import active_units
 from keras_models.events import EpochPictures
 from keras_models.images import label_rows, save_gif
+from keras_models.latent_views import latent_map, latent_views
 from keras_models.models import VAE
 
 PREVIEW_IMAGES = 20
@@ -26,7 +27,7 @@ def _image_labels(model: VAE, labels: np.ndarray | None) -> np.ndarray | None:
 def epoch_pictures(model: VAE, images: np.ndarray, labels: np.ndarray, seed: int) -> EpochPictures:
     """The per-epoch pictures: reconstructions of a fixed batch, samples of fixed prior codes,
     the mean KL of each latent dimension and the number of active units, on the first
-    ``KL_IMAGES`` validation images."""
+    ``KL_IMAGES`` validation images, and the latent map of a fixed subsample."""
     preview_x, preview_y = images[:PREVIEW_IMAGES], labels[:PREVIEW_IMAGES]
     kl_labels = _image_labels(model, labels[:KL_IMAGES])
     return EpochPictures(
@@ -34,6 +35,7 @@ def epoch_pictures(model: VAE, images: np.ndarray, labels: np.ndarray, seed: int
         samples=grids.samples_grid(model, grids.prior_codes(PREVIEW_SAMPLES, model.latent_dim, seed)),
         kl_per_dim=model.kl_per_dimension(images[:KL_IMAGES], kl_labels),
         active_units=active_units(model, images[:KL_IMAGES], kl_labels)[0],
+        latent_map=latent_map(model, images, labels, seed=seed),
     )
 
 
@@ -48,8 +50,10 @@ def _base_codes(model: VAE, request: ViewRequest, images: np.ndarray, labels: np
     return codes, (int(labels[0]) if model.conditional else None)
 
 
-def render_views(model: VAE, request: ViewRequest, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-    """The traversal grid and, for a CVAE, the class and class x style grids."""
+def render_views(model: VAE, request: ViewRequest, images: np.ndarray, labels: np.ndarray,
+                 latent=None) -> dict[str, np.ndarray]:
+    """The traversal grid, the interpolation, the decoded map point (with ``latent``, the map shown)
+    and, for a CVAE, the class and class x style grids."""
     values = grids.traversal_values(request.span, request.steps)
     codes, label = _base_codes(model, request, images, labels)
     index = int(np.clip(request.image_index, 0, len(images) - 1))
@@ -68,7 +72,8 @@ def render_views(model: VAE, request: ViewRequest, images: np.ndarray, labels: n
             start if request.base == "image" else f"{len(codes)} prior draws")
     if label is not None:
         caption += f"; label {label}"
-    views = {"traversal": traversal, "traversal_caption": caption}
+    views = {"traversal": traversal, "traversal_caption": caption,
+             **latent_views(model, request, images, labels, latent)}
     if model.conditional:
         if request.classes:
             views["classes"] = grids.class_grid(model, request.classes, request.per_class, request.seed)

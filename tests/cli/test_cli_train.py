@@ -40,7 +40,8 @@ def test_train_in_process_writes_a_run(cli_run, digits_idx_dir):
     assert json.loads((run_dir / "checkpoint.json").read_text()) == {"epoch": 1}
     assert (run_dir / "model.keras").stat().st_size > 0
     assert sorted(p.name for p in (run_dir / "grids").iterdir()) == [
-        "reconstructions.png", "samples.png", "traversal_all_dims.gif", "traversal_all_dims.png", "traversal_dim3.png"]
+        "interpolation.png", "latent_map.png", "reconstructions.png", "samples.png", "traversal_all_dims.gif",
+        "traversal_all_dims.png", "traversal_dim3.png"]
 
 
 def test_grids_command_writes_the_pngs(cli_run, tmp_path):
@@ -52,7 +53,7 @@ def test_grids_command_writes_the_pngs(cli_run, tmp_path):
     status, stdout, stderr = run_main(["grids", run_dir, "--traverse-dim", "3", "--out", tmp_path / "pngs"])
     assert status == 0, stderr
     names = ["reconstructions.png", "samples.png", "traversal_dim3.png", "traversal_all_dims.png",
-             "traversal_all_dims.gif"]
+             "traversal_all_dims.gif", "latent_map.png", "interpolation.png"]
     assert stdout.splitlines() == [str(tmp_path / "pngs" / name) for name in names]
     assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == sorted(names)
 
@@ -79,7 +80,7 @@ def test_grids_default_dimension_fits_a_small_model(cli_run, tmp_path):
     status, stdout, stderr = run_main(["grids", run_dir])  # latent_dim 4: dimension 6 does not exist
     assert status == 0, stderr
     assert (run_dir / "grids" / "traversal_dim3.png").is_file()
-    assert len(stdout.splitlines()) == 5  # four PNGs and the GIF
+    assert len(stdout.splitlines()) == 7  # six PNGs and the GIF
 
 
 def test_resume_through_the_cli(cli_run, tmp_path):
@@ -125,7 +126,7 @@ def test_train_subprocess_smoke(tmp_path):
     assert 0 < float(rows[0]["val_nelbo"]) < 543  # better than a coin flip per pixel
     assert (run_dir / "model.keras").stat().st_size > 100_000
     pngs = sorted((run_dir / "grids").glob("*.png"))
-    assert [p.name for p in pngs] == ["reconstructions.png", "samples.png",
+    assert [p.name for p in pngs] == ["interpolation.png", "latent_map.png", "reconstructions.png", "samples.png",
                                       "traversal_all_dims.png", "traversal_dim3.png"]
-    for png in pngs:
-        assert png_pixels(png).ndim == 2
+    for png in pngs:  # grids are greyscale; the latent map is a figure, in colour
+        assert png_pixels(png).ndim == (3 if png.name == "latent_map.png" else 2)

@@ -13,7 +13,7 @@ TIMEOUT = 120_000
 
 def test_window_opens_with_every_panel(window):
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
-        "Training", "Latent traversal", "CVAE classes", "β study", "Compare runs"]
+        "Training", "Latent traversal", "Latent map", "Interpolation", "CVAE classes", "β study", "Compare runs"]
     for panel in (window.loss_plot, window.kl_bars, window.reconstructions, window.samples):
         assert panel.isVisible()  # laid out in the Training tab, the one shown first
     # Before any model there is nothing to save but the loss plot's empty axes.

@@ -192,7 +192,7 @@ def test_save_png_reads_back_with_the_expected_size(tmp_path):
 def test_write_run_grids_writes_readable_pngs(cvae, tmp_path):
     images, labels = make_digits(20)
     written = grids.write_run_grids(cvae, images, labels, tmp_path / "out" / "grids", traverse_dim=1)
-    assert len(written) == 7
+    assert len(written) == 9
     with Image.open(tmp_path / "out" / "grids" / "traversal_all_dims.gif") as gif:
         assert gif.n_frames == 2 * 11 - 2  # forward and back
     assert sorted(p.name for p in (tmp_path / "out" / "grids").iterdir()) == sorted(p.name for p in written)

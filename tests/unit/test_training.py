@@ -83,8 +83,8 @@ def test_new_session_writes_a_complete_run_folder(tmp_path, tiny_split):
     assert type(model) is VAE and model.beta == 2.0 and model.latent_dim == 4
     assert int(model.optimizer.iterations) == 2 * 8
     pngs = sorted(p.name for p in (run_dir / "grids").iterdir())
-    assert pngs == ["reconstructions.png", "samples.png", "traversal_all_dims.gif", "traversal_all_dims.png",
-                    "traversal_dim3.png"]
+    assert pngs == ["interpolation.png", "latent_map.png", "reconstructions.png", "samples.png",
+                    "traversal_all_dims.gif", "traversal_all_dims.png", "traversal_dim3.png"]
     for name in pngs:
         with Image.open(run_dir / "grids" / name) as image:
             assert image.format == ("GIF" if name.endswith(".gif") else "PNG") and image.width > 56
@@ -157,7 +157,7 @@ def test_resume_continues_from_the_checkpoint(tmp_path, tiny_split):
     assert [row["epoch"] for row in csv_rows(run_dir)] == ["1", "2", "3"]
     assert json.loads((run_dir / "checkpoint.json").read_text()) == {"epoch": 3}
     assert int(load_model_file(run_dir / "model.keras").optimizer.iterations) == 24
-    assert len(list((run_dir / "grids").glob("*.png"))) == 6  # the CVAE adds two class grids
+    assert len(list((run_dir / "grids").glob("*.png"))) == 8  # the CVAE adds two class grids
 
 
 def test_resume_refuses_bad_epochs_and_non_runs(tmp_path, tiny_split):
