@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="folder that receives the run folder (default runs)")
     train.add_argument("--ckpt-every", type=int, help="save model.keras every N epochs (default 1)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    train.add_argument("--tensorboard", action="store_true", default=None,
+                       help="also write TensorBoard logs (scalars and pictures per epoch) into RUN_DIR/tensorboard")
 
     study_cli.add_parser(commands)
 

@@ -142,6 +142,8 @@ class TrainConfig:
     ckpt_every: int = 1
     precision: str = "auto"
     out: str = "runs"
+    # Also write TensorBoard logs (scalars and preview grids per epoch) into RUN_DIR/tensorboard.
+    tensorboard: bool = False
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError naming the first bad value; return self when all are good."""
@@ -174,6 +176,8 @@ class TrainConfig:
         if isinstance(self.data_dir, str) and self.data_dir:
             self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir))
         check_whole_number("seed", self.seed, minimum=0, maximum=MAX_SEED)
+        if not isinstance(self.tensorboard, bool):
+            raise ConfigError(f"tensorboard must be true or false, got {self.tensorboard!r}")
         return self
 
     @property
