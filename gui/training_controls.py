@@ -1,7 +1,7 @@
 """The side panel of training settings."""
 from __future__ import annotations
 
-from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                              QHBoxLayout, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
@@ -139,6 +139,7 @@ class TrainingControls(QGroupBox):
         self.folders[key] = folder
         index = self.dataset.findData(key)
         self.dataset.setItemText(index, f"{FOLDER_SETS[key][1]}: {folder}")
+        self.dataset.setItemData(index, folder, Qt.ItemDataRole.ToolTipRole)  # the text is cut short
         self.dataset.setCurrentIndex(index)
 
     def set_idx_folder(self, folder: str) -> None:
