@@ -1,5 +1,8 @@
 """folder:DIR, a user's own images with one sub-folder per class."""
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,6 +108,23 @@ def test_cli_refuses_a_missing_folder_before_writing(tmp_path):
     status, stdout, stderr = run_main(["train", "--dataset", f"folder:{tmp_path / 'nothing'}", "--out", out])
     assert_bad_input(status, stdout, stderr, "image folder not found", "nothing")
     assert_no_run_folder(out)
+
+
+def test_a_folder_without_classes_is_refused_before_tensorflow_loads(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "one.png").write_bytes(b"x")
+    code = ("import sys, main\n"
+            "status = main.main(sys.argv[1:])\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+            "sys.exit(status)\n")
+    result = subprocess.run([sys.executable, "-c", code, "train", "--dataset", f"folder:{tmp_path / 'images'}",
+                             "--out", str(tmp_path / "runs")], cwd=Path(__file__).parents[3],
+                            capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"main.py train: error: folder:{tmp_path / 'images'}: no class sub-folders; put the images of each class in "
+        f"a sub-folder of its own (for example {tmp_path / 'images' / '0'}, {tmp_path / 'images' / '1'} …)"]
+    assert not (tmp_path / "runs").exists()
 
 
 def test_a_tiny_training_on_a_folder_set(tmp_path):
