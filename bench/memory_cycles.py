@@ -119,7 +119,8 @@ def window_cycles(config: TrainConfig, data: DataSplit, cycles: int, stop: bool,
 
     app = QApplication.instance() or QApplication(sys.argv)
     # The window's defaults, not the settings it remembered from the user's last session.
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp(prefix="vae-studio-bench-"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      tempfile.mkdtemp(prefix="vae-studio-bench-"))
     window = MainWindow(load_data=lambda c: data)
     window.runs_folder = Path(config.out)
     window.show()

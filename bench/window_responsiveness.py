@@ -45,7 +45,8 @@ def window_seconds(app: QApplication, config: TrainConfig, data) -> tuple[float,
     from keras_models.events import RunStarted
 
     # The window's defaults, not the settings it remembered from the user's last session.
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp(prefix="vae-studio-bench-"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      tempfile.mkdtemp(prefix="vae-studio-bench-"))
     window = MainWindow(load_data=lambda c: data)
     window.runs_folder = Path(config.out)
     window.resize(1360, 860)

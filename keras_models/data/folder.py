@@ -6,10 +6,12 @@ is turned grey and resized to 28×28. Files it cannot read are skipped and named
 split's notice, so one stray ``notes.txt`` does not cost a whole training; a class left
 with no readable image is refused.
 
-The split is fixed by the file names: in each class, sorted by name, every fifth file
-(the 5th, 10th, …) is validation and the rest training, so the same folder always gives
-the same split, and adding files to a class moves only the files named after them. As
-for MNIST, whose validation images are its test set, evaluation measures the validation part.
+The split is fixed by the file names: in each class, with its readable images sorted by
+file name, every fifth (the 5th, 10th, …) is validation and the rest training, so the same
+folder always gives the same split, and adding files to a class moves only the files named
+after them. As for MNIST, whose validation images are its test set, evaluation measures the
+validation part. Each part takes the classes in turn (the first image of every class, then
+the second …), so the previews drawn from the first validation images show every class.
 
 Pillow and numpy only: errors come before TensorFlow loads.
 """
@@ -83,7 +85,7 @@ def load_image_folder(folder: str | Path) -> DataSplit:
     total = sum(len(f) for f in files)
     if total > MAX_FOLDER_IMAGES:
         raise DataError(f"{name}: {total:,} files, more than the {MAX_FOLDER_IMAGES:,} images this tool reads")
-    parts = {"train": ([], []), "val": ([], [])}
+    parts: dict[str, list[tuple[int, int, np.ndarray]]] = {"train": [], "val": []}
     skipped: list[str] = []
     for label, (class_dir, paths) in enumerate(zip(classes, files)):
         read = [(p, read_image(p)) for p in paths]
@@ -92,12 +94,13 @@ def load_image_folder(folder: str | Path) -> DataSplit:
         if not good:
             raise DataError(f"{name}: no file in class sub-folder {class_dir.name!r} is an image Pillow can read")
         for position, image in enumerate(good, start=1):
-            images, labels = parts["val" if position % VALIDATION_EVERY == 0 else "train"]
-            images.append(image)
-            labels.append(label)
-    if len(parts["val"][0]) < MIN_VALIDATION_IMAGES:
+            held_out = position % VALIDATION_EVERY == 0
+            # The image's rank within its class's part, which orders the classes in turn.
+            rank = position // VALIDATION_EVERY - 1 if held_out else position - 1 - position // VALIDATION_EVERY
+            parts["val" if held_out else "train"].append((rank, label, image))
+    if len(parts["val"]) < MIN_VALIDATION_IMAGES:
         raise DataError(f"{name}: too few images: every {VALIDATION_EVERY}th image of a class is held out for "
-                        f"validation, which gives {len(parts['val'][0])}, and the previews need "
+                        f"validation, which gives {len(parts['val'])}, and the previews need "
                         f"{MIN_VALIDATION_IMAGES}: add images")
     notice = None
     if skipped:
@@ -106,8 +109,9 @@ def load_image_folder(folder: str | Path) -> DataSplit:
         notice = f"skipped {len(skipped):,} files Pillow cannot read as images in {folder}: {shown}{more}"
 
     def arrays(part: str) -> tuple[np.ndarray, np.ndarray]:
-        images, labels = parts[part]
-        return np.stack(images)[..., None], np.asarray(labels, dtype="int32")
+        ordered = sorted(parts[part], key=lambda entry: entry[:2])  # rank in its class, then class
+        return (np.stack([image for _, _, image in ordered])[..., None],
+                np.asarray([label for _, label, _ in ordered], dtype="int32"))
 
     (train_x, train_y), (val_x, val_y) = arrays("train"), arrays("val")
     return DataSplit(name, train_x, train_y, val_x, val_y, notice=notice)

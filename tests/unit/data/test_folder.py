@@ -32,14 +32,15 @@ def test_classes_are_sorted_sub_folders_and_every_fifth_file_is_validation(tmp_p
     written = write_class_folders(tmp_path, classes=("zebra", "ant"), per_class=25)
     data = load_dataset(f"folder:{tmp_path}")
     assert data.name == f"folder:{tmp_path}"
-    # ant sorts first: label 0; 20 training and 5 validation images per class.
-    assert data.train_y.tolist() == [0] * 20 + [1] * 20
-    assert data.val_y.tolist() == [0] * 5 + [1] * 5
+    # ant sorts first: label 0; 20 training and 5 validation images per class, the classes in turn.
+    assert data.train_y.tolist() == [0, 1] * 20
+    assert data.val_y.tolist() == [0, 1] * 5
     assert data.train_x.shape == (40, 28, 28, 1) and data.val_x.dtype == np.float32
     # The 5th, 10th … files by name (04.png, 09.png …) are the validation images, pixels kept.
     np.testing.assert_allclose(data.val_x[0, ..., 0], written["ant"][4] / 255.0, atol=1e-6)
     np.testing.assert_allclose(data.val_x[9, ..., 0], written["zebra"][24] / 255.0, atol=1e-6)
-    np.testing.assert_allclose(data.train_x[0, ..., 0], written["ant"][0] / 255.0, atol=1e-6)
+    np.testing.assert_allclose(data.train_x[1, ..., 0], written["zebra"][0] / 255.0, atol=1e-6)
+    np.testing.assert_allclose(data.train_x[6, ..., 0], written["ant"][3] / 255.0, atol=1e-6)
     assert data.notice is None
 
 
@@ -52,7 +53,7 @@ def test_mixed_sizes_and_colour_images_become_28_by_28_grey(tmp_path):
     data = load_image_folder(tmp_path)
     assert data.image_shape == (28, 28, 1)
     assert data.val_x[0].min() > 0.95  # white, resized from 64×40 colour
-    assert data.val_x[-1].max() == 0.0  # black, resized from 13×13
+    assert data.val_x[1].max() == 0.0  # black, resized from 13×13
 
 
 def test_unreadable_files_are_skipped_and_named_in_the_notice(tmp_path):
