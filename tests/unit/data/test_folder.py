@@ -139,3 +139,4 @@ def test_a_tiny_training_on_a_folder_set(tmp_path):
     assert saved["config"]["dataset"] == f"folder:{tmp_path / 'images'}"
     assert saved["data"]["train"] == 40 and saved["data"]["validation"] == 10
     assert (run_dir / "model.keras").exists()
+    assert not (run_dir / "tensorboard").exists()  # only with --tensorboard
