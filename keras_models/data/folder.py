@@ -106,7 +106,8 @@ def load_image_folder(folder: str | Path) -> DataSplit:
     if skipped:
         shown = ", ".join(skipped[:NAMED_BAD_FILES])
         more = f" and {len(skipped) - NAMED_BAD_FILES:,} more" if len(skipped) > NAMED_BAD_FILES else ""
-        notice = f"skipped {len(skipped):,} files Pillow cannot read as images in {folder}: {shown}{more}"
+        files_word = "file" if len(skipped) == 1 else "files"
+        notice = f"skipped {len(skipped):,} {files_word} Pillow cannot read as images in {folder}: {shown}{more}"
 
     def arrays(part: str) -> tuple[np.ndarray, np.ndarray]:
         ordered = sorted(parts[part], key=lambda entry: entry[:2])  # rank in its class, then class
