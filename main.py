@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("-bs", "--batch-size", type=int, help="default 1000")
     train.add_argument("--latent-dim", type=int, help="default 10")
     train.add_argument("-l", "--learning-rate", type=float, help="default 1e-3")
-    train.add_argument("--dataset", help="mnist (default), fashion_mnist, mnist-5k, shapes, dsprites or idx:FOLDER")
+    train.add_argument("--dataset", help="mnist (default), fashion_mnist, mnist-5k, shapes, dsprites, "
+                                          "idx:FOLDER or folder:DIR (one sub-folder of images per class)")
     train.add_argument("--data-dir", help="where tensorflow-datasets keeps its downloads")
     train.add_argument("--arch", help="mlp (default, the reference network) or conv")
     train.add_argument("--seed", type=int, help="default 0")
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="folder that receives the run folder (default runs)")
     train.add_argument("--ckpt-every", type=int, help="save model.keras every N epochs (default 1)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    train.add_argument("--tensorboard", action="store_true", default=None,
+                       help="also write TensorBoard logs (scalars and pictures per epoch) into RUN_DIR/tensorboard")
 
     study_cli.add_parser(commands)
 

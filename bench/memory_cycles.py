@@ -109,13 +109,18 @@ def headless_cycles(config: TrainConfig, data: DataSplit, cycles: int, stop: boo
 
 def window_cycles(config: TrainConfig, data: DataSplit, cycles: int, stop: bool,
                   report: Callable[[int, float, float], None]) -> None:
-    from PyQt6.QtCore import QEventLoop, QTimer
+    import tempfile
+
+    from PyQt6.QtCore import QEventLoop, QSettings, QTimer
     from PyQt6.QtWidgets import QApplication
 
     from gui.window import MainWindow
     from keras_models.events import BatchProgress
 
     app = QApplication.instance() or QApplication(sys.argv)
+    # The window's defaults, not the settings it remembered from the user's last session.
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      tempfile.mkdtemp(prefix="vae-studio-bench-"))
     window = MainWindow(load_data=lambda c: data)
     window.runs_folder = Path(config.out)
     window.show()

@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from PyQt6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
+from PyQt6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
 from keras_models.config import TrainConfig  # noqa: E402
@@ -44,6 +44,9 @@ def window_seconds(app: QApplication, config: TrainConfig, data) -> tuple[float,
     from gui.window import MainWindow
     from keras_models.events import RunStarted
 
+    # The window's defaults, not the settings it remembered from the user's last session.
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      tempfile.mkdtemp(prefix="vae-studio-bench-"))
     window = MainWindow(load_data=lambda c: data)
     window.runs_folder = Path(config.out)
     window.resize(1360, 860)

@@ -72,12 +72,14 @@ class ComparePanel(QWidget):
         self.run_list = QListWidget()
         self.run_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.run_list.setMaximumHeight(110)
+        self.run_list.setToolTip("The runs compared; select some to remove them")
         self.run_list.itemSelectionChanged.connect(self._update_buttons)
 
         self.plots = FigurePanel("Validation losses and rate–distortion", "compared_losses", on_error,
                                  figsize=(6.4, 4.4))
         self.plots.figure.set_layout_engine("constrained")
         self.table = QTableWidget(0, 0)
+        self.table.setToolTip("The numbers of every run compared, one row each")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().hide()

@@ -1,7 +1,7 @@
 """The side panel of training settings."""
 from __future__ import annotations
 
-from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                              QHBoxLayout, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
@@ -10,8 +10,13 @@ from keras_models.config import (ARCHITECTURES, MAX_BATCH_SIZE, MAX_BETA, MAX_EP
 
 BETA_PRESETS = (0.1, 1, 2, 4, 10)
 DATASETS = (("MNIST", "mnist"), ("Fashion-MNIST", "fashion_mnist"), ("MNIST 5k (offline)", "mnist-5k"),
-            ("Shapes (known factors)", "shapes"), ("dSprites", "dsprites"), ("Local IDX folder…", "idx"))
+            ("Shapes (known factors)", "shapes"), ("dSprites", "dsprites"), ("Local IDX folder…", "idx"),
+            ("Image folder…", "folder"))
+# The data sets named by a folder: the dialog's title and the entry's text once one is chosen.
+FOLDER_SETS = {"idx": ("Folder with the four MNIST IDX files", "IDX"),
+               "folder": ("Folder with one sub-folder of images per class", "Images")}
 VAE_BETA_TIP = "The vanilla VAE has β = 1. Choose β-VAE to set another β."
+BETA_TIP = f"Weight of the KL term: loss = rec + β·KL (0–{MAX_BETA:g})"
 
 
 class TrainingControls(QGroupBox):
@@ -27,12 +32,13 @@ class TrainingControls(QGroupBox):
         for key, title in MODEL_TITLES.items():
             self.model.addItem(title, key)
         self.model.setCurrentIndex(list(MODEL_TITLES).index(defaults.model))
+        self.model.setToolTip("VAE (β = 1), β-VAE (KL weighted by β) or CVAE (also sees the digit label)")
         self.beta = QDoubleSpinBox()
         self.beta.setRange(0.0, MAX_BETA)
         self.beta.setDecimals(3)
         self.beta.setSingleStep(0.1)
         self.beta.setValue(defaults.beta)
-        self.beta.setToolTip("Weight of the KL term: loss = rec + β·KL")
+        self.beta.setToolTip(BETA_TIP)
         self.presets = []
         preset_row = QHBoxLayout()
         preset_row.setSpacing(2)
@@ -54,11 +60,12 @@ class TrainingControls(QGroupBox):
         self.learning_rate.setRange(0.000001, 1.0)
         self.learning_rate.setSingleStep(0.0001)
         self.learning_rate.setValue(defaults.learning_rate)
-        self.learning_rate.setToolTip("Adam learning rate")
+        self.learning_rate.setToolTip("Adam learning rate (0.000001–1)")
         self.dataset = QComboBox()
         for title, key in DATASETS:
             self.dataset.addItem(title, key)
-        self.idx_folder = ""
+        self.dataset.setToolTip("The images to train on; the last two entries ask for a folder")
+        self.folders = {key: "" for key in FOLDER_SETS}
         self.dataset.activated.connect(self._dataset_chosen)
         self.seed = self._int_box(0, 2**31 - 1, defaults.seed, "Random seed: the same seed repeats a run")
         self.precision = QComboBox()
@@ -67,9 +74,14 @@ class TrainingControls(QGroupBox):
         self.continue_run = QCheckBox("Continue the open run")
         self.continue_run.setToolTip("Train or open a run first")
         self.continue_run.toggled.connect(self._update_enabled)
+        self.tensorboard = QCheckBox("TensorBoard logs")
+        self.tensorboard.setToolTip("Also write the losses and pictures of every epoch into RUN_DIR/tensorboard "
+                                    "(tensorboard --logdir runs)")
         self.train_button = QPushButton("Train")
         self.train_button.setDefault(True)
+        self.train_button.setToolTip("Train with these settings (Ctrl+Enter)")
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the batch in progress, keeping what was learned (Esc)")
         self.stop_button.setEnabled(False)
         self.train_button.clicked.connect(self.train_clicked)
         self.stop_button.clicked.connect(self.stop_clicked)
@@ -91,6 +103,7 @@ class TrainingControls(QGroupBox):
         buttons.addWidget(self.stop_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.tensorboard)
         layout.addWidget(self.continue_run)
         layout.addLayout(buttons)
         layout.addStretch(1)
@@ -104,31 +117,50 @@ class TrainingControls(QGroupBox):
         box = QSpinBox()
         box.setRange(low, high)
         box.setValue(value)
-        box.setToolTip(tip)
+        box.setToolTip(f"{tip} ({low:,}–{high:,})")
         return box
 
     def _settings_widgets(self) -> list[QWidget]:
         return [self.model, self.arch, self.latent_dim, self.batch_size, self.learning_rate, self.dataset,
-                self.seed, self.precision]
+                self.seed, self.precision, self.tensorboard]
 
     def _dataset_chosen(self, index: int) -> None:
-        if self.dataset.itemData(index) != "idx":
+        key = self.dataset.itemData(index)
+        if key not in FOLDER_SETS:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Folder with the four MNIST IDX files", self.idx_folder)
+        folder = QFileDialog.getExistingDirectory(self, FOLDER_SETS[key][0], self.folders[key])
         if folder:
-            self.set_idx_folder(folder)
-        elif not self.idx_folder:
+            self.set_folder(key, folder)
+        elif not self.folders[key]:
             self.dataset.setCurrentIndex(0)
 
-    def set_idx_folder(self, folder: str) -> None:
-        self.idx_folder = folder
-        index = self.dataset.findData("idx")
-        self.dataset.setItemText(index, f"IDX: {folder}")
+    def set_folder(self, key: str, folder: str) -> None:
+        """Choose the folder data set ``key`` ("idx" or "folder") reading ``folder``."""
+        self.folders[key] = folder
+        index = self.dataset.findData(key)
+        self.dataset.setItemText(index, f"{FOLDER_SETS[key][1]}: {folder}")
+        self.dataset.setItemData(index, folder, Qt.ItemDataRole.ToolTipRole)  # the text is cut short
         self.dataset.setCurrentIndex(index)
+
+    def set_idx_folder(self, folder: str) -> None:
+        self.set_folder("idx", folder)
+
+    def set_dataset(self, name: str) -> bool:
+        """Choose data set ``name`` as config.json writes it; False (nothing changed) when the
+        list has no such entry."""
+        key, _, folder = name.partition(":")
+        if key in FOLDER_SETS and folder:
+            self.set_folder(key, folder)
+            return True
+        index = self.dataset.findData(name)
+        if index < 0 or name in FOLDER_SETS:
+            return False
+        self.dataset.setCurrentIndex(index)
+        return True
 
     def dataset_name(self) -> str:
         key = self.dataset.currentData()
-        return f"idx:{self.idx_folder}" if key == "idx" else key
+        return f"{key}:{self.folders[key]}" if key in FOLDER_SETS else key
 
     def set_training(self, training: bool) -> None:
         self.training = training
@@ -154,7 +186,7 @@ class TrainingControls(QGroupBox):
         self.beta.setEnabled(beta_free)
         for button in self.presets:
             button.setEnabled(beta_free)
-        self.beta.setToolTip(VAE_BETA_TIP if vanilla else "Weight of the KL term: loss = rec + β·KL")
+        self.beta.setToolTip(VAE_BETA_TIP if vanilla else BETA_TIP)
         self.epochs.setEnabled(idle)
         self.continue_run.setEnabled(idle and self.run_open)
         self.train_button.setEnabled(idle)
@@ -166,6 +198,7 @@ class TrainingControls(QGroupBox):
             batch_size=self.batch_size.value(), latent_dim=self.latent_dim.value(),
             learning_rate=self.learning_rate.value(), dataset=self.dataset_name(), seed=self.seed.value(),
             precision=self.precision.currentText(), arch=self.arch.currentText(),
+            tensorboard=self.tensorboard.isChecked(),
         )
 
     def show_config(self, config: dict) -> None:
@@ -178,7 +211,6 @@ class TrainingControls(QGroupBox):
         self.seed.setValue(config["seed"])
         self.arch.setCurrentText(config["arch"])
         self.precision.setCurrentText(config["precision"])
-        if config["dataset"].startswith("idx:"):
-            self.set_idx_folder(config["dataset"][4:])
-        else:
-            self.dataset.setCurrentIndex(max(0, self.dataset.findData(config["dataset"])))
+        self.tensorboard.setChecked(bool(config.get("tensorboard", False)))
+        if not self.set_dataset(config["dataset"]):
+            self.dataset.setCurrentIndex(0)

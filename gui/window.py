@@ -10,7 +10,9 @@ from PyQt6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QPro
 
 from gui.compare_panel import ComparePanel
 from gui.explorer_tabs import ClassTab, LatentTabs, TraversalTab
+from gui.keyboard import install_shortcuts
 from gui.run_panel import RunPanel
+from gui.settings import RememberedSettings
 from gui.study_panel import StudyPanel
 from gui.training_controls import TrainingControls
 from gui.training_tab import TrainingTab
@@ -46,6 +48,8 @@ class MainWindow(QMainWindow):
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.initialise)
         self._connect_worker(self.worker.signals)
+        self.remembered = RememberedSettings(self)  # after the worker: it follows the runs opened
+        self.shortcuts = install_shortcuts(self)
         self.controls.train_button.setEnabled(False)
         self.metrics_label.setText("Loading TensorFlow…")
 
@@ -139,7 +143,7 @@ class MainWindow(QMainWindow):
                                 EvaluationDone: lambda event: None, Notice: lambda event: self.show_notice(event.text)}
 
     def _build_menu(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        self.file_menu = file_menu = self.menuBar().addMenu("&File")
         self.open_action = QAction("&Open run…", self, shortcut=QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self._open_run_clicked)
         self.save_model_action = QAction("Save &model…", self)
@@ -401,5 +405,6 @@ class MainWindow(QMainWindow):
             self.thread.wait()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        self.remembered.save()
         self.shutdown()
         super().closeEvent(event)

@@ -16,6 +16,8 @@ MODEL_TITLES = {"vae": "VAE", "bvae": "β-VAE", "cvae": "CVAE"}
 ARCHITECTURES = ("mlp", "conv")
 PRECISIONS = ("auto", "float32", "bfloat16")
 NAMED_DATASETS = ("mnist", "fashion_mnist", "mnist-5k", "shapes", "dsprites")
+# Data sets named by a path: IDX files, or a folder of images with one sub-folder per class.
+FOLDER_PREFIXES = ("idx:", "folder:")
 MAX_BETA = 1000.0
 DISENTANGLEMENT_KEYS = ("mig", "dci_disentanglement", "dci_completeness", "factor_vae")
 # Class labels are digits: the CVAE and the evaluation classifier one-hot encode them into this many.
@@ -108,10 +110,10 @@ def check_test_images(count: int | None) -> int | None:
 def check_dataset_name(name: str) -> str:
     if name in NAMED_DATASETS:
         return name
-    if name.startswith("idx:") and len(name) > 4:
+    if any(name.startswith(prefix) and len(name) > len(prefix) for prefix in FOLDER_PREFIXES):
         return name
     raise ConfigError(
-        f"unknown dataset {name!r}: choose one of {', '.join(NAMED_DATASETS)} or idx:FOLDER"
+        f"unknown dataset {name!r}: choose one of {', '.join(NAMED_DATASETS)}, idx:FOLDER or folder:DIR"
     )
 
 
@@ -141,6 +143,8 @@ class TrainConfig:
     ckpt_every: int = 1
     precision: str = "auto"
     out: str = "runs"
+    # Also write TensorBoard logs (scalars and preview grids per epoch) into RUN_DIR/tensorboard.
+    tensorboard: bool = False
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError naming the first bad value; return self when all are good."""
@@ -167,11 +171,14 @@ class TrainConfig:
         check_dataset_name(self.dataset)
         # Folders are kept absolute: a run resumed or evaluated from another working
         # folder must find the same files.
-        if self.dataset.startswith("idx:"):
-            self.dataset = "idx:" + os.path.abspath(os.path.expanduser(self.dataset[4:]))
+        for prefix in FOLDER_PREFIXES:
+            if self.dataset.startswith(prefix):
+                self.dataset = prefix + os.path.abspath(os.path.expanduser(self.dataset[len(prefix):]))
         if isinstance(self.data_dir, str) and self.data_dir:
             self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir))
         check_whole_number("seed", self.seed, minimum=0, maximum=MAX_SEED)
+        if not isinstance(self.tensorboard, bool):
+            raise ConfigError(f"tensorboard must be true or false, got {self.tensorboard!r}")
         return self
 
     @property

@@ -32,6 +32,7 @@ from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
 from keras_models.files import (DiskFull, RunError, check_model_file, clear_stale_temporaries, format_size,
                                 is_disk_full, read_run)
 from keras_models.memory import gradients_released
+from keras_models.tensorboard import RunTensorBoard
 from keras_models.views import epoch_pictures
 
 METRIC_COLUMNS = ["epoch", *TRACKED_TERMS, *(f"val_{t}" for t in TRACKED_TERMS), "time_s"]
@@ -314,14 +315,20 @@ class TrainingSession:
             run_dir=str(self.run_dir), data=data.describe(), notice=data.notice, epochs=cfg.epochs,
             initial_epoch=self.initial_epoch, steps=steps, config=cfg.to_dict(), history=list(self.history)))
         stopped = False
+        # The session's callback goes first, so a NaN batch is caught before a stop is honoured.
+        callbacks = [callback, StopOnRequest(self.state)]
+        if cfg.tensorboard:
+            callbacks.append(RunTensorBoard(self.run_dir, data.val_x, data.val_y, cfg.seed))
         try:
-            # The session's callback goes first, so a NaN batch is caught before a stop is honoured.
             self.model.fit(train, validation_data=val, epochs=cfg.epochs, initial_epoch=self.initial_epoch,
-                           callbacks=[callback, StopOnRequest(self.state)], verbose=self.verbose, shuffle=False)
+                           callbacks=callbacks, verbose=self.verbose, shuffle=False)
         except _Diverged:
             pass
         except Stopped:
             stopped = True
+        finally:
+            for board in callbacks[2:]:
+                board.close()
         if callback.nan_at is not None:
             epoch, batch = callback.nan_at
             kept = (f"kept the checkpoint from epoch {self.checkpoint_epoch}" if self.checkpoint_epoch

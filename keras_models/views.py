@@ -24,15 +24,22 @@ def _image_labels(model: VAE, labels: np.ndarray | None) -> np.ndarray | None:
     return labels if model.conditional else None
 
 
+def preview_grids(model: VAE, images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(reconstructions of the first ``PREVIEW_IMAGES`` images, samples of fixed prior codes):
+    the two grids shown every epoch, in the window and in TensorBoard."""
+    preview_x, preview_y = images[:PREVIEW_IMAGES], labels[:PREVIEW_IMAGES]
+    return (grids.reconstruction_grid(model, preview_x, _image_labels(model, preview_y)),
+            grids.samples_grid(model, grids.prior_codes(PREVIEW_SAMPLES, model.latent_dim, seed)))
+
+
 def epoch_pictures(model: VAE, images: np.ndarray, labels: np.ndarray, seed: int) -> EpochPictures:
     """The per-epoch pictures: reconstructions of a fixed batch, samples of fixed prior codes,
     the mean KL of each latent dimension and the number of active units, on the first
     ``KL_IMAGES`` validation images, and the latent map of a fixed subsample."""
-    preview_x, preview_y = images[:PREVIEW_IMAGES], labels[:PREVIEW_IMAGES]
+    reconstructions, samples = preview_grids(model, images, labels, seed)
     kl_labels = _image_labels(model, labels[:KL_IMAGES])
     return EpochPictures(
-        reconstructions=grids.reconstruction_grid(model, preview_x, _image_labels(model, preview_y)),
-        samples=grids.samples_grid(model, grids.prior_codes(PREVIEW_SAMPLES, model.latent_dim, seed)),
+        reconstructions=reconstructions, samples=samples,
         kl_per_dim=model.kl_per_dimension(images[:KL_IMAGES], kl_labels),
         active_units=active_units(model, images[:KL_IMAGES], kl_labels)[0],
         latent_map=latent_map(model, images, labels, seed=seed),

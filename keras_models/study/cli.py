@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 ENGINES = ("local", "ray")
 # The settings of the study itself, which --resume takes from the study folder instead.
 SETTINGS = ("betas", "no_cvae", "epochs", "batch_size", "latent_dim", "learning_rate", "dataset", "data_dir",
-            "test_idx", "arch", "precision", "seed", "seeds", "k", "test_images", "traverse_dim", "classes", "out")
+            "test_idx", "arch", "precision", "seed", "seeds", "k", "test_images", "traverse_dim", "classes", "out",
+            "tensorboard")
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 1, 2, 130
 
 
@@ -50,6 +51,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     study.add_argument("--traverse-dim", type=int, help="latent dimension to traverse (default 6, or the last)")
     study.add_argument("--classes", type=int, nargs="+", default=list(DEFAULT_CLASSES))
     study.add_argument("--out", default="reports", help="folder that receives the study folder")
+    study.add_argument("--tensorboard", action="store_true",
+                       help="TensorBoard logs in every trial's run folder: tensorboard --logdir STUDY_DIR")
     study.add_argument("--engine", choices=ENGINES, default="local",
                        help="local: one trial after another in this process (default); ray: each trial a Ray "
                             "Tune trial, side by side")
@@ -115,7 +118,8 @@ def study_config(args: argparse.Namespace) -> "StudyConfig":
 
     training = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, latent_dim=args.latent_dim,
                            learning_rate=args.learning_rate, dataset=args.dataset, data_dir=args.data_dir,
-                           arch=args.arch, precision=args.precision, seed=args.seed)
+                           arch=args.arch, precision=args.precision, seed=args.seed,
+                           tensorboard=args.tensorboard)
     config = StudyConfig(training=training, betas=tuple(args.betas), include_cvae=not args.no_cvae, k=args.k,
                          traverse_dim=args.traverse_dim, classes=tuple(args.classes), test_images=args.test_images,
                          out=args.out, seeds=None if args.seeds is None else tuple(args.seeds),

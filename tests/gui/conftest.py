@@ -2,7 +2,7 @@
 import weakref
 
 import pytest
-from PyQt6.QtCore import QThread
+from PyQt6.QtCore import QSettings, QThread
 
 from tests.helpers import make_digits
 
@@ -26,6 +26,15 @@ def no_dangling_qthreads(monkeypatch):
         thread.quit()
         thread.wait(30_000)
     assert not running, f"test left {len(running)} QThread(s) running"
+
+
+@pytest.fixture(autouse=True)
+def settings_folder(tmp_path):
+    """Each test's window remembers its settings in a folder of its own: never the user's
+    settings, and nothing left from another test."""
+    folder = tmp_path / "settings"
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    return folder
 
 
 @pytest.fixture
