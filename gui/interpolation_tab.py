@@ -23,14 +23,16 @@ class InterpolationControls(QWidget):
         self.ends = QComboBox()
         self.ends.addItem("Two validation images", "images")
         self.ends.addItem("Two random codes", "random")
+        self.ends.setToolTip("What the row joins: the codes of two validation images, or two draws from the prior")
         self.first, self.second = QSpinBox(), QSpinBox()
         for box, value in ((self.first, 0), (self.second, 1)):
             box.setRange(0, 99_999)
             box.setValue(value)
-            box.setToolTip("Index of a validation image (beyond the last, the last one)")
+            box.setToolTip("Index of a validation image, 0 to 99,999 (beyond the last, the last one)")
         self.steps = QSpinBox()
         self.steps.setRange(3, 25)
         self.steps.setValue(INTERPOLATION_STEPS)
+        self.steps.setToolTip("Images in the row, the two ends included: 3 to 25")
         self.spherical = QCheckBox("Slerp")
         self.spherical.setToolTip("Spherical interpolation: along the great circle, the norm moving linearly, "
                                   "so the path stays where the prior puts its mass")
