@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from keras_models.config import DEFAULT_CLASSES
+from keras_models.schedule_flags import add_schedule_flags
 from keras_models.study import cli as study_cli
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="folder that receives the run folder (default runs)")
     train.add_argument("--ckpt-every", type=int, help="save model.keras every N epochs (default 1)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    add_schedule_flags(train)
 
     study_cli.add_parser(commands)
 

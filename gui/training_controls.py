@@ -5,6 +5,7 @@ from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                              QHBoxLayout, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
+from gui.schedule_controls import ScheduleControls
 from keras_models.config import (ARCHITECTURES, MAX_BATCH_SIZE, MAX_BETA, MAX_EPOCHS, MAX_LATENT_DIM, MODEL_TITLES,
                                  PRECISIONS, TrainConfig)
 
@@ -91,6 +92,9 @@ class TrainingControls(QGroupBox):
         buttons.addWidget(self.stop_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        self.schedule = ScheduleControls()
+        self.schedule.changed.connect(self._update_enabled)
+        layout.addWidget(self.schedule)
         layout.addWidget(self.continue_run)
         layout.addLayout(buttons)
         layout.addStretch(1)
@@ -159,13 +163,14 @@ class TrainingControls(QGroupBox):
         self.continue_run.setEnabled(idle and self.run_open)
         self.train_button.setEnabled(idle)
         self.stop_button.setEnabled(self.training)
+        self.schedule.update_for(self, idle and not continuing)
 
     def config(self) -> TrainConfig:
         return TrainConfig(
             model=self.model.currentData(), beta=round(self.beta.value(), 6), epochs=self.epochs.value(),
             batch_size=self.batch_size.value(), latent_dim=self.latent_dim.value(),
             learning_rate=self.learning_rate.value(), dataset=self.dataset_name(), seed=self.seed.value(),
-            precision=self.precision.currentText(), arch=self.arch.currentText(),
+            precision=self.precision.currentText(), arch=self.arch.currentText(), **self.schedule.fields(),
         )
 
     def show_config(self, config: dict) -> None:
@@ -178,6 +183,7 @@ class TrainingControls(QGroupBox):
         self.seed.setValue(config["seed"])
         self.arch.setCurrentText(config["arch"])
         self.precision.setCurrentText(config["precision"])
+        self.schedule.show_config(config)
         if config["dataset"].startswith("idx:"):
             self.set_idx_folder(config["dataset"][4:])
         else:
