@@ -216,10 +216,13 @@ class LossPlot(SavesPNG, QWidget):
         data = self.line_data()
         x_max = max([self.total_epochs, *(r["epoch"] for r in self.history)])
         canvases = list(self.canvases.values())
-        if epoch_changed and self.weight_column.isVisibleTo(self):
-            canvases.append(self.weight_canvas)
+        if epoch_changed:
+            self.weight_canvas.set_lines(data, x_max)
+            if self.weight_column.isVisibleTo(self):
+                canvases.append(self.weight_canvas)
         for canvas in canvases:
-            canvas.set_lines(data, x_max)
+            if canvas is not self.weight_canvas:
+                canvas.set_lines(data, x_max)
             if canvas not in self._to_blit:
                 self._to_blit.append(canvas)
         if not self._blit_timer.isActive():
