@@ -73,7 +73,7 @@ LINE_STYLES = {
 
 
 LINE_STYLES.update(SCHEDULE_LINE_STYLES)
-KL_CAPTION = dict(TERMS)["kl"]
+KL_CAPTION, NELBO_CAPTION = dict(TERMS)["kl"], dict(TERMS)["nelbo"]
 
 
 def _line_kind(key: str) -> str:
@@ -184,8 +184,9 @@ class LossPlot(SavesPNG, QWidget):
         weights = self.schedule is not None and self.schedule.column == "kl_weight"
         self.weight_column.setVisible(weights)
         self.weight_caption.setText(weight_caption(self.schedule) if weights else "")
-        self.captions["kl"].setText(f"{KL_CAPTION} and C ━ (┅ planned)" if self.schedule is not None
+        self.captions["kl"].setText(f"{KL_CAPTION} and capacity C (black)" if self.schedule is not None
                                     and not weights else KL_CAPTION)
+        self.captions["nelbo"].setText(NELBO_CAPTION if self.schedule is None else "NELBO and the loss minimised")
         self._redraw(epoch_changed=True)
 
     def add_batch(self, progress: BatchProgress) -> None:
@@ -244,7 +245,7 @@ class LossPlot(SavesPNG, QWidget):
             ax = figure.add_subplot(1, len(panels), i + 1)
             for key in (WEIGHT_KEYS if term == "kl_weight" else self._keys(term)):
                 draw_loss_line(ax, key).set_data(*data[key])
-            style_loss_axes(ax, title if term != "kl" else self.captions["kl"].text().replace(" ━ (┅ planned)", ""))
+            style_loss_axes(ax, self.captions[term].text() if term in self.captions else title)
             ax.relim()
             ax.autoscale_view()
             if term in ("rec", "nelbo"):

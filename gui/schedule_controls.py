@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
+from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox
 
 from keras_models.config import MAX_EPOCHS
 from keras_models.schedules import CAPACITY, CYCLES, DEFAULT_GAMMA, MAX_CAPACITY, MAX_GAMMA, WARMUP
@@ -30,12 +30,13 @@ class _Panel(Protocol):  # what the training panel offers this widget
     presets: list
 
 
-class ScheduleControls(QWidget):
-    """The schedule chooser and the chosen schedule's settings; ``fields()`` gives TrainConfig's."""
+class ScheduleControls(QObject):
+    """The schedule chooser and the chosen schedule's settings, shown as rows of the training
+    panel's form (``add_to``); ``fields()`` gives TrainConfig's."""
 
     changed = pyqtSignal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.kind = QComboBox()
         for index, (title, key) in enumerate(KINDS):
@@ -60,17 +61,22 @@ class ScheduleControls(QWidget):
         self.gamma.setDecimals(1)
         self.gamma.setValue(DEFAULT_GAMMA)
         self.gamma.setToolTip(f"γ: how hard the KL is held at C (0.1 to {MAX_GAMMA:g}; default {DEFAULT_GAMMA:g})")
-        self.form = QFormLayout(self)
-        self.form.setContentsMargins(0, 0, 0, 0)
-        self.form.addRow("KL schedule", self.kind)
+        self.warmup.setSuffix(" epochs")
+        self.capacity_epochs.setSuffix(" epochs")
         self.rows = {WARMUP: [self.warmup], CYCLES: [self.cycles],
                      CAPACITY: [self.capacity, self.capacity_epochs, self.gamma]}
-        self.form.addRow("Warm-up epochs", self.warmup)
-        self.form.addRow("Cycles", self.cycles)
-        self.form.addRow("C_max (nats)", self.capacity)
-        self.form.addRow("C rises over", self.capacity_epochs)
-        self.form.addRow("γ", self.gamma)
+        self.form: QFormLayout | None = None
         self.kind.currentIndexChanged.connect(self._kind_changed)
+
+    def add_to(self, form: QFormLayout) -> None:
+        """Add the settings as rows of the training panel's form, so they line up with its own."""
+        self.form = form
+        form.addRow("KL schedule", self.kind)
+        form.addRow("Warm-up", self.warmup)
+        form.addRow("Cycles", self.cycles)
+        form.addRow("C_max (nats)", self.capacity)
+        form.addRow("C rises over", self.capacity_epochs)
+        form.addRow("γ", self.gamma)
         self._kind_changed()
 
     def current(self) -> str | None:
@@ -79,9 +85,10 @@ class ScheduleControls(QWidget):
         return None if kind == NONE else kind
 
     def _kind_changed(self) -> None:
-        for key, widgets in self.rows.items():
-            for widget in widgets:
-                self.form.setRowVisible(widget, key == self.current())
+        if self.form is not None:
+            for key, widgets in self.rows.items():
+                for widget in widgets:
+                    self.form.setRowVisible(widget, key == self.current())
         self.changed.emit()
 
     def _set_available(self, key: str, available: bool, reason: str) -> None:
