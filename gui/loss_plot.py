@@ -18,7 +18,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidg
 from gui.live_canvas import Limits, LiveCanvas
 from gui.saving import SavesPNG
 from gui.schedule_plot import (CAPACITY_KEYS, SCHEDULE_LINE_STYLES, WEIGHT_KEYS, run_schedule, schedule_line_kind,
-                               schedule_lines, weight_caption)
+                               schedule_lines, schedule_plan, weight_caption)
 from keras_models.events import BatchProgress
 from keras_models.images import save_figure
 
@@ -122,6 +122,7 @@ class LossPlot(SavesPNG, QWidget):
         # The KL weight of a warm-up or cycles has its own small canvas, shown only for such runs and
         # blitted only when an epoch ends: the batch updates cost what they did without it.
         self.schedule = None
+        self._schedule_plan, self._schedule_data = ([], []), schedule_lines(None, [], ([], []))
         self.weight_canvas = TermCanvas(list(WEIGHT_KEYS))
         self.weight_caption = QLabel()
         self.weight_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -181,6 +182,7 @@ class LossPlot(SavesPNG, QWidget):
         self.batch_points: dict[str, list[float]] = {"x": [], **{t: [] for t, _ in TERMS}}
         self._batch_epoch = 0
         self.schedule = run_schedule(config)
+        self._schedule_plan = schedule_plan(self.schedule, max(self.total_epochs, len(self.history)))
         weights = self.schedule is not None and self.schedule.column == "kl_weight"
         self.weight_column.setVisible(weights)
         self.weight_caption.setText(weight_caption(self.schedule) if weights else "")
@@ -210,10 +212,12 @@ class LossPlot(SavesPNG, QWidget):
         data = {key: (epochs, [r.get(key, np.nan) for r in self.history]) for key in self.lines}
         for term, _ in TERMS:
             data[f"batch_{term}"] = (self.batch_points["x"], self.batch_points[term])
-        data.update(schedule_lines(self.schedule, self.history, self.total_epochs))
+        data.update(self._schedule_data)
         return data
 
     def _redraw(self, epoch_changed: bool = False) -> None:
+        if epoch_changed:  # the schedule's lines change only here, not with every batch
+            self._schedule_data = schedule_lines(self.schedule, self.history, self._schedule_plan)
         data = self.line_data()
         x_max = max([self.total_epochs, *(r["epoch"] for r in self.history)])
         canvases = list(self.canvases.values())

@@ -48,17 +48,22 @@ def steps(values: list[float]) -> tuple[list[float], list[float]]:
     return list(range(len(values) + 1)), [*values, values[-1]]
 
 
+def schedule_plan(schedule: KLSchedule | None, epochs: int) -> tuple[list[float], list[float]]:
+    """Step-line data of the whole plan over ``epochs``, computed once per run shown."""
+    return ([], []) if schedule is None else steps(schedule.values(epochs))
+
+
 def schedule_lines(schedule: KLSchedule | None, history: list[dict[str, float]],
-                   total_epochs: int) -> dict[str, tuple[list[float], list[float]]]:
-    """Data for every schedule line: the plan over ``total_epochs`` and the recorded values of
+                   plan: tuple[list[float], list[float]]) -> dict[str, tuple[list[float], list[float]]]:
+    """Data for every schedule line: the ``plan`` (``schedule_plan``) and the recorded values of
     ``history``; empty for the kind of value this schedule does not have."""
     data = {key: ([], []) for key in (*WEIGHT_KEYS, *CAPACITY_KEYS)}
     if schedule is None:
         return data
     plan_key, done_key = CAPACITY_KEYS if schedule.kind == CAPACITY else WEIGHT_KEYS
-    data[plan_key] = steps(schedule.values(max(total_epochs, len(history))))
-    # The recorded column where the run has it; an epoch without it (a run from before schedules
-    # were recorded) takes the planned value of its epoch.
+    data[plan_key] = plan
+    # The recorded column where the run has it; an epoch without it (a hand-made metrics.csv)
+    # takes the planned value of its epoch.
     data[done_key] = steps([r.get(schedule.column, schedule.value(int(r["epoch"]))) for r in history])
     return data
 

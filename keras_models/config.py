@@ -204,7 +204,7 @@ class TrainConfig:
                                         (f"capacity {self.capacity}", self.capacity is not None)) if on]
         if len(chosen) > 1:
             raise ConfigError(f"choose one KL schedule, got {' and '.join(chosen)}")
-        if chosen and self.beta == 0:
+        if chosen and self.capacity is None and self.beta == 0:
             raise ConfigError(f"{chosen[0]} with beta = 0 has no KL term to schedule: give beta > 0")
         if self.kl_cycles:
             if self.kl_cycles_over is None:
