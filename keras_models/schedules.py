@@ -90,11 +90,12 @@ class KLSchedule:
 
     def describe(self) -> str:
         """The schedule in words, for titles and tooltips."""
+        span = epochs_text(self.epochs)
         if self.kind == WARMUP:
-            return f"KL warm-up to β = {self.beta:g} over {self.epochs} epochs"
+            return f"KL warm-up to β = {self.beta:g} over {span}"
         if self.kind == CYCLES:
-            return f"{self.cycles} KL cycles to β = {self.beta:g} over {self.epochs} epochs"
-        return f"capacity C to {self.capacity:g} nats over {self.epochs} epochs, γ = {self.gamma:g}"
+            return f"{self.cycles} KL cycles to β = {self.beta:g} over {span}"
+        return f"capacity C to {self.capacity:g} nats over {span}, γ = {self.gamma:g}"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -103,6 +104,10 @@ class KLSchedule:
     def from_dict(cls, values: dict[str, Any]) -> "KLSchedule":
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def epochs_text(count: int) -> str:
+    return f"{count} epoch" + ("" if count == 1 else "s")
 
 
 def schedule_of(config: Any) -> KLSchedule | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from keras_models.config import (DEFAULT_CLASSES, DEFAULT_K, ConfigError, TrainConfig, check_test_images,
                                  check_whole_number, default_traverse_dim, parse_beta)
+from keras_models.schedules import epochs_text
 
 REFERENCE_BETAS = (0.1, 1.0, 10.0)
 # A Ray cluster to join: "auto" (the one this machine belongs to), ray://HOST:PORT (Ray Client) or HOST:PORT.
@@ -101,7 +102,7 @@ class StudyConfig:
         if self.kl_warmup:
             groups.append({"group": f"warmup{self.kl_warmup}_b{beta:g}", "model": model, "beta": beta,
                            "schedule": "warmup",
-                           "title": f"{name} with KL warm-up over {self.kl_warmup} epochs (β = {beta:g})"})
+                           "title": f"{name} with KL warm-up over {epochs_text(self.kl_warmup)} (β = {beta:g})"})
         if self.kl_cycles:
             groups.append({"group": f"cycles{self.kl_cycles}_b{beta:g}", "model": model, "beta": beta,
                            "schedule": "cycles", "title": f"{name} with {self.kl_cycles} KL cycles (β = {beta:g})"})
