@@ -3,7 +3,7 @@ import pytest
 
 from gui.loss_plot import LossPlot
 from gui.training_controls import TrainingControls
-from keras_models.config import TrainConfig
+from keras_models.config import ConfigError, TrainConfig
 from keras_models.events import BatchProgress
 from keras_models.schedules import DEFAULT_GAMMA
 
@@ -24,6 +24,10 @@ def test_the_chosen_schedule_goes_into_config_and_a_run_shows_its_own(qtbot):
     controls.schedule.warmup.setValue(4)
     config = controls.config().validate()
     assert (config.kl_warmup, config.kl_cycles) == (4, 0)
+    controls.epochs.setValue(3)  # the window shows this refusal in its status bar and trains nothing
+    with pytest.raises(ConfigError, match="KL warm-up epochs must be at most 3, got 4"):
+        controls.config().validate()
+    controls.epochs.setValue(8)
 
     controls.beta.setValue(4.0)
     choose(controls, "capacity")
