@@ -44,9 +44,10 @@ class ScheduleControls(QObject):
             self.kind.setItemData(index, KIND_TIPS[key], Qt.ItemDataRole.ToolTipRole)
         self.kind.setToolTip("KL schedule: how the KL term is weighted epoch by epoch")
         self.warmup = _int_box(1, MAX_EPOCHS, DEFAULT_WARMUP, "Epochs over which the KL weight rises from 0 to β "
-                               f"(1 to {MAX_EPOCHS:,}, at most the epochs trained): 0 in epoch 1, β from the next")
-        self.cycles = _int_box(1, MAX_EPOCHS // 2, DEFAULT_CYCLES, "Cycles over the epochs trained (at least 2 "
-                               "epochs a cycle): each rises from 0 to β over its first half, then holds β")
+                               f"(1 to the epochs trained): 0 in epoch 1, β once the warm-up is over")
+        self.cycles = _int_box(1, MAX_EPOCHS // 2, DEFAULT_CYCLES,
+                               "Cycles over the epochs trained (1 to half the epochs: 2 or more a cycle): each rises "
+                               "from 0 to β over its first half, then holds β")
         self.capacity = QDoubleSpinBox()
         self.capacity.setRange(0.1, MAX_CAPACITY)
         self.capacity.setDecimals(1)
@@ -120,8 +121,8 @@ class ScheduleControls(QObject):
         if kind == CYCLES:
             return {"kl_cycles": self.cycles.value()}
         if kind == CAPACITY:
-            return {"capacity": round(self.capacity.value(), 3), "capacity_epochs": self.capacity_epochs.value() or None,
-                    "gamma": round(self.gamma.value(), 3)}
+            return {"capacity": round(self.capacity.value(), 3),
+                    "capacity_epochs": self.capacity_epochs.value() or None, "gamma": round(self.gamma.value(), 3)}
         return {}
 
     def show_config(self, config: dict[str, Any]) -> None:

@@ -35,7 +35,8 @@ SCHEDULE_KEY = "schedule"  # only the trials of a KL schedule's group have it (a
 
 def entry_of(trial: dict[str, Any]) -> dict[str, Any]:
     """A trial's settings without its status, reason, row or place."""
-    return {**{k: trial[k] for k in ENTRY_KEYS}, **({SCHEDULE_KEY: trial[SCHEDULE_KEY]} if trial.get(SCHEDULE_KEY) else {})}
+    schedule = {SCHEDULE_KEY: trial[SCHEDULE_KEY]} if trial.get(SCHEDULE_KEY) else {}
+    return {**{k: trial[k] for k in ENTRY_KEYS}, **schedule}
 
 
 def run_dir_of(report_dir: str | Path, key: str) -> Path:
