@@ -3,6 +3,7 @@ against β with their spread over seeds, and the KL of each latent dimension. Ea
 returns a ``Figure`` (no pyplot, so no global state and no display is needed)."""
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -141,7 +142,8 @@ def kl_bars_figure(groups: list[Group], kl_by_key: dict[str, np.ndarray]) -> Fig
         ax.bar(range(len(mean)), mean, yerr=sd, capsize=2, color=PALETTE[i % len(PALETTE)])
         ax.set_ylim(0, top)
         units = format_spread(g.spread("active_units"), "active_units")
-        ax.set_title(f"{g.title}: {units} of {g.first('latent_dim')} active units"
+        # Wrapped: the titles of KL-schedule groups are longer than one panel is wide.
+        ax.set_title(textwrap.fill(f"{g.title}: {units} of {g.first('latent_dim')} active units", 48)
                      + (f"\n(mean ± sd, n = {g.n})" if g.n > 1 else ""), fontsize=9)
         ax.set_xlabel("latent dimension" if sd is None else "dimensions, ranked by KL")
         if i == 0:

@@ -65,3 +65,16 @@ def test_a_scheduled_trial_keeps_its_schedule_through_the_study_ledger(tmp_path)
     # A trial listed by a study.json from before schedules has no such key, and stays without one.
     assert entry_of({"key": "vae_s0", "group": "vae", "model": "vae", "beta": 1.0, "seed": 0, "title": "VAE"}) == \
         {"key": "vae_s0", "group": "vae", "model": "vae", "beta": 1.0, "seed": 0, "title": "VAE"}
+
+
+def test_the_kl_bars_wrap_the_long_titles_of_scheduled_groups():
+    import numpy as np
+
+    from keras_models.study.figures import kl_bars_figure
+
+    rows = seeded_rows("vae", 1.0, offsets=(0.0,), units=3) + capacity_rows(4)[:1]
+    groups = group_rows(rows)
+    figure = kl_bars_figure(groups, {r["key"]: np.arange(10.0) for r in rows})
+    titles = [ax.get_title() for ax in figure.axes]
+    assert titles[0] == "VAE (β = 1): 3 of 10 active units"
+    assert titles[1] == "capacity-controlled β-VAE (C_max 25): 4 of 10\nactive units"
