@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from keras_models.config import DEFAULT_CLASSES
+from keras_models.schedule_flags import add_schedule_flags
 from keras_models.study import cli as study_cli
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     train.add_argument("--tensorboard", action="store_true", default=None,
                        help="also write TensorBoard logs (scalars and pictures per epoch) into RUN_DIR/tensorboard")
+    add_schedule_flags(train)
 
     study_cli.add_parser(commands)
 

@@ -17,6 +17,8 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidg
 
 from gui.live_canvas import Limits, LiveCanvas
 from gui.saving import SavesPNG
+from gui.schedule_plot import (CAPACITY_KEYS, SCHEDULE_LINE_STYLES, WEIGHT_KEYS, run_schedule, schedule_line_kind,
+                               schedule_lines, schedule_plan, weight_caption)
 from keras_models.events import BatchProgress
 from keras_models.images import save_figure
 
@@ -70,7 +72,13 @@ LINE_STYLES = {
 }
 
 
+LINE_STYLES.update(SCHEDULE_LINE_STYLES)
+KL_CAPTION, NELBO_CAPTION = dict(TERMS)["kl"], dict(TERMS)["nelbo"]
+
+
 def _line_kind(key: str) -> str:
+    if schedule_line_kind(key):
+        return schedule_line_kind(key)
     if key.startswith("batch_"):
         return "batch"
     if key in ("loss", "val_loss"):
@@ -111,6 +119,14 @@ class LossPlot(SavesPNG, QWidget):
         self.file_stem = "losses"
         self._on_error = on_error
         self.canvases = {term: TermCanvas(self._keys(term)) for term, _ in TERMS}
+        # The KL weight of a warm-up or cycles has its own small canvas, shown only for such runs and
+        # blitted only when an epoch ends: the batch updates cost what they did without it.
+        self.schedule = None
+        self._schedule_plan, self._schedule_data = ([], []), schedule_lines(None, [], ([], []))
+        self.weight_canvas = TermCanvas(list(WEIGHT_KEYS))
+        self.weight_caption = QLabel()
+        self.weight_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.weight_caption.setWordWrap(True)
         self.save_button = QPushButton("Save…")
         self.save_button.setToolTip("Save these plots as one PNG file")
         self.save_button.clicked.connect(self._save_clicked)
@@ -119,18 +135,26 @@ class LossPlot(SavesPNG, QWidget):
         header.addWidget(QLabel(LEGEND_HTML), 1)
         header.addWidget(self.save_button)
         row = QHBoxLayout()
+        self.captions = {}
         for term, title in TERMS:
             column = QVBoxLayout()
-            caption = QLabel(title)
+            caption = self.captions[term] = QLabel(title)
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             column.addWidget(caption)
             column.addWidget(self.canvases[term], 1)
             row.addLayout(column, 1)
+        self.weight_column = QWidget()
+        column = QVBoxLayout(self.weight_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.weight_caption)
+        column.addWidget(self.weight_canvas, 1)
+        self.weight_column.setVisible(False)
+        row.addWidget(self.weight_column, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(header)
         layout.addLayout(row, 1)
-        self.lines = {key: line for c in self.canvases.values() for key, line in c.lines.items()}
+        self.lines = {key: line for c in (*self.canvases.values(), self.weight_canvas) for key, line in c.lines.items()}
         self.total_epochs = 1
         # The canvases blit one per event, so the window handles other events between them: the
         # three in a row took up to 30 ms of the GUI thread while training kept both cores busy.
@@ -143,17 +167,29 @@ class LossPlot(SavesPNG, QWidget):
     @staticmethod
     def _keys(term: str) -> list[str]:
         keys = [f"batch_{term}", term, f"val_{term}"]
-        return keys + ["loss", "val_loss"] if term == "nelbo" else keys
+        # The capacity C is in nats, like the KL it pulls: it is drawn on the KL plot.
+        return keys + {"nelbo": ["loss", "val_loss"], "kl": list(CAPACITY_KEYS)}.get(term, [])
 
     def clear(self) -> None:
         self.set_history([])
 
-    def set_history(self, history: list[dict[str, float]], total_epochs: int | None = None) -> None:
+    def set_history(self, history: list[dict[str, float]], total_epochs: int | None = None,
+                    config: dict | None = None) -> None:
+        """Show a run's epochs so far, with room for ``total_epochs``; ``config``, the run's settings,
+        brings its KL schedule (the whole plan is drawn at once)."""
         self.history = list(history)
         self.total_epochs = max(total_epochs or len(history), 1)
         self.batch_points: dict[str, list[float]] = {"x": [], **{t: [] for t, _ in TERMS}}
         self._batch_epoch = 0
-        self._redraw()
+        self.schedule = run_schedule(config)
+        self._schedule_plan = schedule_plan(self.schedule, max(self.total_epochs, len(self.history)))
+        weights = self.schedule is not None and self.schedule.column == "kl_weight"
+        self.weight_column.setVisible(weights)
+        self.weight_caption.setText(weight_caption(self.schedule) if weights else "")
+        self.captions["kl"].setText(f"{KL_CAPTION} and capacity C (black)" if self.schedule is not None
+                                    and not weights else KL_CAPTION)
+        self.captions["nelbo"].setText(NELBO_CAPTION if self.schedule is None else "NELBO and the loss minimised")
+        self._redraw(epoch_changed=True)
 
     def add_batch(self, progress: BatchProgress) -> None:
         x = progress.epoch - 1 + progress.batch / progress.steps
@@ -169,20 +205,29 @@ class LossPlot(SavesPNG, QWidget):
 
     def add_epoch(self, record: dict[str, float]) -> None:
         self.history = [r for r in self.history if r["epoch"] < record["epoch"]] + [record]
-        self._redraw()
+        self._redraw(epoch_changed=True)
 
     def line_data(self) -> dict[str, tuple[list[float], list[float]]]:
         epochs = [r["epoch"] for r in self.history]
         data = {key: (epochs, [r.get(key, np.nan) for r in self.history]) for key in self.lines}
         for term, _ in TERMS:
             data[f"batch_{term}"] = (self.batch_points["x"], self.batch_points[term])
+        data.update(self._schedule_data)
         return data
 
-    def _redraw(self) -> None:
+    def _redraw(self, epoch_changed: bool = False) -> None:
+        if epoch_changed:  # the schedule's lines change only here, not with every batch
+            self._schedule_data = schedule_lines(self.schedule, self.history, self._schedule_plan)
         data = self.line_data()
         x_max = max([self.total_epochs, *(r["epoch"] for r in self.history)])
-        for canvas in self.canvases.values():
-            canvas.set_lines(data, x_max)
+        canvases = list(self.canvases.values())
+        if epoch_changed:
+            self.weight_canvas.set_lines(data, x_max)
+            if self.weight_column.isVisibleTo(self):
+                canvases.append(self.weight_canvas)
+        for canvas in canvases:
+            if canvas is not self.weight_canvas:
+                canvas.set_lines(data, x_max)
             if canvas not in self._to_blit:
                 self._to_blit.append(canvas)
         if not self._blit_timer.isActive():
@@ -196,13 +241,15 @@ class LossPlot(SavesPNG, QWidget):
 
     def save_to(self, path: str | Path) -> Path:
         """Render the three plots into one PNG (a fresh figure: the live ones stay untouched)."""
-        figure = Figure(figsize=(10, 3.2), layout="constrained")
+        weights = self.weight_column.isVisibleTo(self)
+        panels = [*TERMS, *([("kl_weight", self.weight_caption.text())] if weights else [])]
+        figure = Figure(figsize=(10 + 3 * weights, 3.2), layout="constrained")
         data = self.line_data()
-        for i, (term, title) in enumerate(TERMS):
-            ax = figure.add_subplot(1, 3, i + 1)
-            for key in self._keys(term):
+        for i, (term, title) in enumerate(panels):
+            ax = figure.add_subplot(1, len(panels), i + 1)
+            for key in (WEIGHT_KEYS if term == "kl_weight" else self._keys(term)):
                 draw_loss_line(ax, key).set_data(*data[key])
-            style_loss_axes(ax, title)
+            style_loss_axes(ax, self.captions[term].text() if term in self.captions else title)
             ax.relim()
             ax.autoscale_view()
             if term in ("rec", "nelbo"):

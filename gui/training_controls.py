@@ -5,6 +5,7 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                              QHBoxLayout, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
+from gui.schedule_controls import ScheduleControls
 from keras_models.config import (ARCHITECTURES, MAX_BATCH_SIZE, MAX_BETA, MAX_EPOCHS, MAX_LATENT_DIM, MODEL_TITLES,
                                  PRECISIONS, TrainConfig)
 
@@ -98,6 +99,9 @@ class TrainingControls(QGroupBox):
         form.addRow("Dataset", self.dataset)
         form.addRow("Seed", self.seed)
         form.addRow("Precision", self.precision)
+        self.schedule = ScheduleControls(self)
+        self.schedule.add_to(form)
+        self.schedule.changed.connect(self._update_enabled)
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.stop_button)
@@ -191,13 +195,14 @@ class TrainingControls(QGroupBox):
         self.continue_run.setEnabled(idle and self.run_open)
         self.train_button.setEnabled(idle)
         self.stop_button.setEnabled(self.training)
+        self.schedule.update_for(self, idle and not continuing)
 
     def config(self) -> TrainConfig:
         return TrainConfig(
             model=self.model.currentData(), beta=round(self.beta.value(), 6), epochs=self.epochs.value(),
             batch_size=self.batch_size.value(), latent_dim=self.latent_dim.value(),
             learning_rate=self.learning_rate.value(), dataset=self.dataset_name(), seed=self.seed.value(),
-            precision=self.precision.currentText(), arch=self.arch.currentText(),
+            precision=self.precision.currentText(), arch=self.arch.currentText(), **self.schedule.fields(),
             tensorboard=self.tensorboard.isChecked(),
         )
 
@@ -212,5 +217,6 @@ class TrainingControls(QGroupBox):
         self.arch.setCurrentText(config["arch"])
         self.precision.setCurrentText(config["precision"])
         self.tensorboard.setChecked(bool(config.get("tensorboard", False)))
+        self.schedule.show_config(config)
         if not self.set_dataset(config["dataset"]):
             self.dataset.setCurrentIndex(0)

@@ -311,7 +311,7 @@ class MainWindow(QMainWindow):
         self.run_dir = Path(event.run_dir)
         self._show_model_settings(event.config)
         self.run_panel.show_run(event.run_dir, event.data)
-        self.loss_plot.set_history(event.history, total_epochs=event.epochs)
+        self.loss_plot.set_history(event.history, total_epochs=event.epochs, config=event.config)
         self.progress.setRange(0, 1000)
         self.controls.set_run_open(True)
         self._set_model_actions()
@@ -373,7 +373,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"training {word}; run saved in {result.run_dir}", 15_000)
         elif isinstance(job, OpenJob):
             self.controls.show_config(result.config.to_dict())
-            self.loss_plot.set_history(result.history)
+            self.loss_plot.set_history(result.history, config=result.config.to_dict())
             self.metrics_label.setText(f"opened {result.run_dir} ({len(result.history)} epochs)")
         elif isinstance(job, StudyJob):
             self.study.finish({"report_dir": str(result.report_dir), "stopped": result.stopped,

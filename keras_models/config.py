@@ -11,6 +11,8 @@ import numbers
 import os
 from typing import Any
 
+from keras_models.schedules import DEFAULT_GAMMA, MAX_CAPACITY, MAX_GAMMA
+
 MODELS = ("vae", "bvae", "cvae")
 MODEL_TITLES = {"vae": "VAE", "bvae": "β-VAE", "cvae": "CVAE"}
 ARCHITECTURES = ("mlp", "conv")
@@ -128,6 +130,17 @@ def parse_beta(text: str | float) -> float:
     return beta
 
 
+def _positive_number(name: str, value: Any, maximum: float) -> float:
+    """``value`` as a float when it is a finite number in (0, ``maximum``]; else ConfigError naming ``name``."""
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or not 0 < number <= maximum:
+        raise ConfigError(f"{name} must be a number above 0 and at most {maximum:g}, got {value!r}")
+    return number
+
+
 @dataclasses.dataclass
 class TrainConfig:
     model: str = "bvae"
@@ -145,6 +158,15 @@ class TrainConfig:
     out: str = "runs"
     # Also write TensorBoard logs (scalars and preview grids per epoch) into RUN_DIR/tensorboard.
     tensorboard: bool = False
+    # KL schedules (keras_models.schedules); the defaults mean none, so older config.json files load
+    # unchanged. kl_cycles_over is the training's epochs when the cycles began: a resumed run keeps
+    # their period. capacity_epochs and gamma get their defaults from validate() when capacity is set.
+    kl_warmup: int = 0
+    kl_cycles: int = 0
+    kl_cycles_over: int | None = None
+    capacity: float | None = None
+    capacity_epochs: int | None = None
+    gamma: float | None = None
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError naming the first bad value; return self when all are good."""
@@ -179,15 +201,57 @@ class TrainConfig:
         check_whole_number("seed", self.seed, minimum=0, maximum=MAX_SEED)
         if not isinstance(self.tensorboard, bool):
             raise ConfigError(f"tensorboard must be true or false, got {self.tensorboard!r}")
+        self._validate_schedule()
         return self
+
+    def _validate_schedule(self) -> None:
+        check_whole_number("KL warm-up epochs", self.kl_warmup, minimum=0, maximum=self.epochs)
+        check_whole_number("KL cycles", self.kl_cycles, minimum=0, maximum=MAX_EPOCHS)
+        chosen = [text for text, on in ((f"KL warm-up {self.kl_warmup}", self.kl_warmup),
+                                        (f"KL cycles {self.kl_cycles}", self.kl_cycles),
+                                        (f"capacity {self.capacity}", self.capacity is not None)) if on]
+        if len(chosen) > 1:
+            raise ConfigError(f"choose one KL schedule, got {' and '.join(chosen)}")
+        if chosen and self.capacity is None and self.beta == 0:
+            raise ConfigError(f"{chosen[0]} with beta = 0 has no KL term to schedule: give beta > 0")
+        if self.kl_cycles:
+            if self.kl_cycles_over is None:
+                self.kl_cycles_over = self.epochs
+            check_whole_number("epochs the KL cycles span", self.kl_cycles_over, maximum=MAX_EPOCHS)
+            if 2 * self.kl_cycles > self.kl_cycles_over:
+                raise ConfigError(f"{self.kl_cycles} KL cycles need at least {2 * self.kl_cycles} epochs "
+                                  f"(2 a cycle: one to rise, one at beta), got {self.kl_cycles_over}")
+        elif self.kl_cycles_over is not None:
+            raise ConfigError(f"kl_cycles_over {self.kl_cycles_over!r} is set without KL cycles")
+        if self.capacity is None:
+            for name in ("capacity_epochs", "gamma"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"{name.replace('_', ' ')} {getattr(self, name)!r} needs a capacity "
+                                      "(C_max, in nats)")
+            return
+        if self.model == "vae":
+            raise ConfigError(f"capacity {self.capacity!r} replaces the KL term, but the vanilla VAE minimises "
+                              "rec + KL: use -m bvae or -m cvae")
+        if self.beta != 1.0:
+            raise ConfigError(f"capacity control weighs |KL - C| by gamma, not beta: leave beta at 1, "
+                              f"got beta = {self.beta:g}")
+        self.capacity = _positive_number("capacity (C_max, nats)", self.capacity, MAX_CAPACITY)
+        if self.capacity_epochs is None:  # C_max for the second half: the model settles at its full capacity
+            self.capacity_epochs = max(1, self.epochs // 2)
+        check_whole_number("capacity epochs", self.capacity_epochs, maximum=self.epochs)
+        self.gamma = _positive_number("gamma", DEFAULT_GAMMA if self.gamma is None else self.gamma, MAX_GAMMA)
 
     @property
     def conditional(self) -> bool:
         return self.model == "cvae"
 
     def run_name(self) -> str:
-        """Short folder-friendly label such as ``bvae_b2`` or ``cvae_b0.5``."""
-        return f"{self.model}_b{self.beta:g}"
+        """Short folder-friendly label such as ``bvae_b2``, ``cvae_b0.5`` or ``bvae_b4_warmup10``."""
+        if self.capacity is not None:
+            return f"{self.model}_capacity{self.capacity:g}"
+        schedule = (f"_warmup{self.kl_warmup}" if self.kl_warmup else
+                    f"_cycles{self.kl_cycles}" if self.kl_cycles else "")
+        return f"{self.model}_b{self.beta:g}{schedule}"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -31,3 +31,8 @@ def gaussian_kl(z_mean, z_log_var):
 def beta_weighted_loss(rec, kl, beta: float):
     """The β-VAE objective: rec + β·KL (β = 1 gives the negative ELBO)."""
     return rec + beta * kl
+
+
+def capacity_loss(rec, kl, gamma: float, capacity):
+    """Burgess et al.'s capacity objective: rec + γ·|KL − C|, pulling the KL towards C nats."""
+    return rec + gamma * ops.abs(kl - capacity)

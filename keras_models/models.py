@@ -22,6 +22,7 @@ from keras import layers, ops
 
 from keras_models import losses
 from keras_models.config import ARCHITECTURES, NUM_CLASSES, TrainConfig, check_network, parse_beta
+from keras_models.schedules import CAPACITY, KLSchedule, schedule_of
 
 REGISTERED_PACKAGE = "vae_studio"
 # One fixed seed for evaluation, so validation numbers repeat run after run.
@@ -97,6 +98,7 @@ class VAE(keras.Model):
         image_shape: tuple[int, ...] | list[int] = (28, 28, 1),
         precision: str = "float32",
         arch: str = "mlp",
+        schedule: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -119,6 +121,13 @@ class VAE(keras.Model):
         # Unseeded: drawn from the global seed that keras.utils.set_random_seed(config.seed) sets.
         self.seed_generator = keras.random.SeedGenerator()
         self.trackers = {name: keras.metrics.Mean(name=name) for name in TRACKED_TERMS}
+        # The schedule's value of the current epoch lives in a variable the compiled steps read, so
+        # setting it each epoch retraces nothing. Only scheduled models have it: files of models
+        # without one keep exactly the variables they always had.
+        self.schedule = KLSchedule.from_dict(schedule) if schedule else None
+        if self.schedule is not None:
+            self.schedule_value = keras.Variable(self.schedule.value(1), dtype="float32", trainable=False,
+                                                 name="kl_schedule")
         # Both networks are built from explicit input sizes, so the model is complete here.
         self.built = True
 
@@ -151,7 +160,22 @@ class VAE(keras.Model):
         logits = self.decoder_logits(z, y)
         rec = ops.mean(losses.bernoulli_nll(x, logits))
         kl = ops.mean(losses.gaussian_kl(z_mean, z_log_var))
-        return {"loss": losses.beta_weighted_loss(rec, kl, self.beta), "rec": rec, "kl": kl, "nelbo": rec + kl}
+        if self.schedule is None:
+            loss = losses.beta_weighted_loss(rec, kl, self.beta)
+        elif self.schedule.kind == CAPACITY:
+            loss = losses.capacity_loss(rec, kl, self.schedule.gamma, self.schedule_value)
+        else:
+            loss = losses.beta_weighted_loss(rec, kl, self.schedule_value)
+        # The NELBO stays the true, unweighted rec + KL whatever the schedule; loss is what is minimised.
+        return {"loss": loss, "rec": rec, "kl": kl, "nelbo": rec + kl}
+
+    def start_epoch(self, epoch: int) -> float | None:
+        """Set the schedule's value for ``epoch`` (1, 2, …) and return it; None without a schedule."""
+        if self.schedule is None:
+            return None
+        value = self.schedule.value(epoch)
+        self.schedule_value.assign(value)
+        return value
 
     def _unpack(self, data):
         if isinstance(data, (tuple, list)):
@@ -264,7 +288,7 @@ class VAE(keras.Model):
         self.optimizer.build(self.trainable_variables)
 
     def get_config(self) -> dict[str, Any]:
-        return {
+        config = {
             "name": self.name,
             "latent_dim": self.latent_dim,
             "beta": self.beta,
@@ -273,6 +297,9 @@ class VAE(keras.Model):
             "precision": self.precision,
             "arch": self.arch,
         }
+        if self.schedule is not None:
+            config["schedule"] = self.schedule.to_dict()
+        return config
 
 
 @keras.saving.register_keras_serializable(package=REGISTERED_PACKAGE)
@@ -325,8 +352,10 @@ def cpu_has_bf16() -> bool:
 def build_model(config: TrainConfig, image_shape: tuple[int, ...] = (28, 28, 1)) -> VAE:
     """A compiled model for ``config`` (already validated)."""
     cls = ConditionalVAE if config.conditional else VAE
+    schedule = schedule_of(config)
     model = cls(latent_dim=config.latent_dim, beta=config.beta, image_shape=image_shape,
-                precision=resolve_precision(config.precision), arch=config.arch, name=config.model)
+                precision=resolve_precision(config.precision), arch=config.arch, name=config.model,
+                schedule=None if schedule is None else schedule.to_dict())
     # XLA measured several times slower than plain graph mode on CPU for this model.
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), jit_compile=False)
     return model

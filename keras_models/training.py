@@ -32,6 +32,7 @@ from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
 from keras_models.files import (DiskFull, RunError, check_model_file, clear_stale_temporaries, format_size,
                                 is_disk_full, read_run)
 from keras_models.memory import gradients_released
+from keras_models.schedules import SCHEDULE_COLUMNS
 from keras_models.tensorboard import RunTensorBoard
 from keras_models.views import epoch_pictures
 
@@ -94,11 +95,13 @@ def create_run_dir(out: str | Path, name: str, now: dt.datetime | None = None) -
 
 
 def metrics_csv_text(history: list[dict[str, float]]) -> str:
+    # A scheduled run adds its schedule's column (kl_weight or capacity); others keep the columns they always had.
+    columns = METRIC_COLUMNS + [c for c in SCHEDULE_COLUMNS if any(c in row for row in history)]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in history:
-        writer.writerow({k: (int(v) if k == "epoch" else f"{v:.6g}") for k, v in row.items() if k in METRIC_COLUMNS})
+        writer.writerow({k: (int(v) if k == "epoch" else f"{v:.6g}") for k, v in row.items() if k in columns})
     return buffer.getvalue()
 
 
@@ -161,6 +164,7 @@ class _SessionCallback(keras.callbacks.Callback):
         self.epoch_start = 0.0
         self.train_start = 0.0
         self.batches_done = 0
+        self.schedule_value: float | None = None
 
     def on_train_begin(self, logs=None):
         self.train_start = time.perf_counter()
@@ -168,6 +172,8 @@ class _SessionCallback(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
         self.epoch_start = time.perf_counter()
+        # Keras counts epochs from initial_epoch, so a resumed run continues its schedule where it was.
+        self.schedule_value = self.model.start_epoch(epoch + 1)
 
     def on_train_batch_end(self, batch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
@@ -187,6 +193,8 @@ class _SessionCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         record = {"epoch": float(epoch + 1), **{k: float(v) for k, v in (logs or {}).items()},
                   "time_s": time.perf_counter() - self.epoch_start}
+        if self.schedule_value is not None:
+            record[self.model.schedule.column] = self.schedule_value
         self.session.record_epoch(record)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keras_models.config import DEFAULT_CLASSES, ConfigError
+from keras_models.schedule_flags import SCHEDULE_FLAGS, add_schedule_flags
 from keras_models.study.config import RAY_ADDRESS
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ ENGINES = ("local", "ray")
 # The settings of the study itself, which --resume takes from the study folder instead.
 SETTINGS = ("betas", "no_cvae", "epochs", "batch_size", "latent_dim", "learning_rate", "dataset", "data_dir",
             "test_idx", "arch", "precision", "seed", "seeds", "k", "test_images", "traverse_dim", "classes", "out",
-            "tensorboard")
+            "tensorboard", *SCHEDULE_FLAGS)
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 1, 2, 130
 
 
@@ -68,6 +69,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     study.add_argument("--resume", metavar="STUDY_DIR",
                        help="continue a study whose driver died: finished trials are kept, the others continue "
                             "from their last checkpoint")
+    add_schedule_flags(study, study=True)
     return study
 
 
@@ -123,7 +125,9 @@ def study_config(args: argparse.Namespace) -> "StudyConfig":
     config = StudyConfig(training=training, betas=tuple(args.betas), include_cvae=not args.no_cvae, k=args.k,
                          traverse_dim=args.traverse_dim, classes=tuple(args.classes), test_images=args.test_images,
                          out=args.out, seeds=None if args.seeds is None else tuple(args.seeds),
-                         test_idx=args.test_idx).validate()
+                         test_idx=args.test_idx,
+                         **{name: getattr(args, name) for name in SCHEDULE_FLAGS if getattr(args, name) is not None}
+                         ).validate()
     _check_writable("output", config.out)
     if config.test_idx is not None and not Path(config.test_idx).is_dir():
         raise ConfigError(f"--test-idx {config.test_idx} is not a folder")

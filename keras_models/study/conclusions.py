@@ -86,6 +86,31 @@ def _reference_claims(lo: Group, hi: Group) -> list[str]:
     return lines
 
 
+SCHEDULE_METRICS = (("active_units", "active units"), ("kl", "KL"), ("nelbo", "test NELBO"),
+                    ("iwae_nll", "IWAE NLL"), ("frechet_distance", "Fréchet distance"), ("mig", "MIG"))
+
+
+def _schedule_lines(groups: list[Group]) -> list[str]:
+    """Each group trained with a KL schedule against the fixed-β model of the same β (the VAE for
+    capacity control, which trains at β = 1), under the same rule as the β trends."""
+    fixed = {g.beta: g for g in family(groups)}
+    lines = []
+    for g in groups:
+        base = fixed.get(g.beta)
+        if g.schedule is None or not g.n or base is None:
+            continue
+        parts = []
+        for key, name in SCHEDULE_METRICS:
+            a, b = base.spread(key), g.spread(key)
+            if a is None or b is None:
+                continue
+            moved, p = _compare(a, b)
+            verdict = "" if moved == "no claim" else f", {moved}" + (f" ({p})" if p else "")
+            parts.append(f"{name} {format_spread(b, key)} against {format_spread(a, key)}{verdict}")
+        lines.append(f"{g.title} against the same model with a fixed weight ({base.title}): {'; '.join(parts)}.")
+    return lines
+
+
 def conclusions(rows: list[dict[str, Any]], trials: Iterable[dict[str, Any]] = ()) -> list[str]:
     """Sentences generated from the finished trials' ``rows`` (and every trial's record in
     ``trials``, for the ones that did not finish)."""
@@ -110,6 +135,7 @@ def conclusions(rows: list[dict[str, Any]], trials: Iterable[dict[str, Any]] = (
             lines.append(f"The CVAE drew the requested class {format_spread(g.spread('class_accuracy'), 'class_accuracy')} "
                          f"of the time (n = {g.n}; judged by the evaluation classifier, "
                          f"{100 * g.first('classifier_accuracy'):.1f}% accurate on the test set).")
+    lines += _schedule_lines(groups)
     unfinished = [t for t in trials if t.get("status") != "finished"]
     if unfinished:
         lines.append(f"{len(unfinished)} of {len(trials)} trials did not finish (see the trials table); every "

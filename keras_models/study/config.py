@@ -13,6 +13,7 @@ from typing import Any
 
 from keras_models.config import (DEFAULT_CLASSES, DEFAULT_K, ConfigError, TrainConfig, check_test_images,
                                  check_whole_number, default_traverse_dim, parse_beta)
+from keras_models.schedules import epochs_text
 
 REFERENCE_BETAS = (0.1, 1.0, 10.0)
 # A Ray cluster to join: "auto" (the one this machine belongs to), ray://HOST:PORT (Ray Client) or HOST:PORT.
@@ -34,6 +35,12 @@ class StudyConfig:
     out: str = "reports"
     seeds: tuple[int, ...] | None = None  # None: the one seed of ``training``
     test_idx: str | None = None  # a folder of t10k IDX files measured instead of the data set's test split
+    # KL schedules: each one set adds a group beside the β family (see scheduled_groups).
+    kl_warmup: int = 0
+    kl_cycles: int = 0
+    capacity: float | None = None
+    capacity_epochs: int | None = None
+    gamma: float | None = None
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "StudyConfig":
@@ -67,6 +74,11 @@ class StudyConfig:
         if not self.classes or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 9
                                    for c in self.classes):
             raise ConfigError(f"classes must be digits 0-9, got {list(self.classes)}")
+        if self.capacity is None:
+            for name in ("capacity_epochs", "gamma"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"{name.replace('_', ' ')} {getattr(self, name)!r} needs a capacity "
+                                      "(C_max, in nats)")
         for entry in self.entries():
             self.train_config(entry).validate()
         return self
@@ -78,6 +90,25 @@ class StudyConfig:
                   for beta in self.betas]
         if self.include_cvae:
             groups.append({"group": "cvae", "model": "cvae", "beta": 1.0, "title": "CVAE (β = 1)"})
+        return groups + self.scheduled_groups()
+
+    def scheduled_groups(self) -> list[dict[str, Any]]:
+        """A group per KL schedule asked for. Warm-up and cycles anneal to the study's largest β,
+        where a fixed weight loses the most active units, so they sit beside that β's group;
+        capacity control has no β (it weighs |KL − C| by γ)."""
+        beta = max(self.betas)
+        model, name = ("vae", "VAE") if beta == 1.0 else ("bvae", "β-VAE")
+        groups = []
+        if self.kl_warmup:
+            groups.append({"group": f"warmup{self.kl_warmup}_b{beta:g}", "model": model, "beta": beta,
+                           "schedule": "warmup",
+                           "title": f"{name} with KL warm-up over {epochs_text(self.kl_warmup)} (β = {beta:g})"})
+        if self.kl_cycles:
+            groups.append({"group": f"cycles{self.kl_cycles}_b{beta:g}", "model": model, "beta": beta,
+                           "schedule": "cycles", "title": f"{name} with {self.kl_cycles} KL cycles (β = {beta:g})"})
+        if self.capacity is not None:
+            groups.append({"group": f"capacity{self.capacity:g}", "model": "bvae", "beta": 1.0,
+                           "schedule": "capacity", "title": f"capacity-controlled β-VAE (C_max {self.capacity:g})"})
         return groups
 
     def entries(self) -> list[dict[str, Any]]:
@@ -89,5 +120,10 @@ class StudyConfig:
 
     def train_config(self, entry: dict[str, Any], out: str | None = None) -> TrainConfig:
         """The training settings of one trial of the study, writing its run folder under ``out``."""
-        return dataclasses.replace(self.training, model=entry["model"], beta=entry["beta"],
-                                   seed=entry.get("seed", self.training.seed), out=out or self.out)
+        schedule = entry.get("schedule")
+        return dataclasses.replace(
+            self.training, model=entry["model"], beta=entry["beta"], seed=entry.get("seed", self.training.seed),
+            out=out or self.out, kl_warmup=self.kl_warmup if schedule == "warmup" else 0,
+            kl_cycles=self.kl_cycles if schedule == "cycles" else 0, kl_cycles_over=None,
+            **({"capacity": self.capacity, "capacity_epochs": self.capacity_epochs, "gamma": self.gamma}
+               if schedule == "capacity" else {"capacity": None, "capacity_epochs": None, "gamma": None}))

@@ -3,6 +3,7 @@ against β with their spread over seeds, and the KL of each latent dimension. Ea
 returns a ``Figure`` (no pyplot, so no global state and no display is needed)."""
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -66,13 +67,15 @@ def rate_distortion_figure(data: dict[str, Any]) -> Figure:
     colours = {m["group"]: PALETTE[i % len(PALETTE)] for i, m in enumerate(data["means"])}
     for p in data["points"]:
         ax.plot([p["kl"]], [p["rec"]], "o", ms=4, alpha=0.45, color=colours[p["group"]])
-    family = [m for m in data["means"] if m["model"] != "cvae"]
+    # Groups trained with a KL schedule stand apart (diamonds), off the line of the β family.
+    family = sorted((m for m in data["means"] if m["model"] != "cvae" and not m.get("schedule")),
+                    key=lambda m: m["beta"])
     ax.plot([m["kl"] for m in family], [m["rec"] for m in family], "-", color="#555", lw=1, zorder=1)
     for m in data["means"]:
-        marker = "s" if m["model"] == "cvae" else "o"
+        marker = "D" if m.get("schedule") else "s" if m["model"] == "cvae" else "o"
         ax.plot([m["kl"]], [m["rec"]], marker, ms=9, color=colours[m["group"]], markeredgecolor="black",
                 label=f"{m['title']}: mean of {m['n']}")
-        if m["model"] != "cvae":
+        if m["model"] != "cvae" and not m.get("schedule"):
             ax.annotate(f"β = {m['beta']:g}", (m["kl"], m["rec"]), textcoords="offset points", xytext=(7, 5),
                         fontsize=8)
     ax.margins(0.15)  # room for the β labels
@@ -139,7 +142,8 @@ def kl_bars_figure(groups: list[Group], kl_by_key: dict[str, np.ndarray]) -> Fig
         ax.bar(range(len(mean)), mean, yerr=sd, capsize=2, color=PALETTE[i % len(PALETTE)])
         ax.set_ylim(0, top)
         units = format_spread(g.spread("active_units"), "active_units")
-        ax.set_title(f"{g.title}: {units} of {g.first('latent_dim')} active units"
+        # Wrapped: the titles of KL-schedule groups are longer than one panel is wide.
+        ax.set_title(textwrap.fill(f"{g.title}: {units} of {g.first('latent_dim')} active units", 48)
                      + (f"\n(mean ± sd, n = {g.n})" if g.n > 1 else ""), fontsize=9)
         ax.set_xlabel("latent dimension" if sd is None else "dimensions, ranked by KL")
         if i == 0:

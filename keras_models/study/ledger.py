@@ -30,11 +30,13 @@ CLASSIFIER_DIR = "classifier"
 
 FINISHED, FAILED, STOPPED, PENDING = "finished", "failed", "stopped", "pending"
 ENTRY_KEYS = ("key", "group", "model", "beta", "seed", "title")  # a trial's settings, as StudyConfig.entries gives them
+SCHEDULE_KEY = "schedule"  # only the trials of a KL schedule's group have it (and study.json files from before lack it)
 
 
 def entry_of(trial: dict[str, Any]) -> dict[str, Any]:
     """A trial's settings without its status, reason, row or place."""
-    return {k: trial[k] for k in ENTRY_KEYS}
+    schedule = {SCHEDULE_KEY: trial[SCHEDULE_KEY]} if trial.get(SCHEDULE_KEY) else {}
+    return {**{k: trial[k] for k in ENTRY_KEYS}, **schedule}
 
 
 def run_dir_of(report_dir: str | Path, key: str) -> Path:
@@ -97,6 +99,8 @@ def write_trial(run_dir: str | Path, entry: dict[str, Any], status: str, row: di
 def trial_summary(record: dict[str, Any], report_dir: Path) -> dict[str, Any]:
     """A trial as study.json lists it: its settings, status, reason and run folder."""
     summary = {k: record.get(k) for k in (*ENTRY_KEYS, "status", "reason")}
+    if record.get(SCHEDULE_KEY):
+        summary[SCHEDULE_KEY] = record[SCHEDULE_KEY]
     summary["run_dir"] = str(run_dir_of(report_dir, record["key"]).relative_to(report_dir))
     summary["where"] = record.get("where")
     return summary

@@ -55,6 +55,7 @@ class Group:
     title: str
     rows: list[dict[str, Any]]  # the finished trials' rows, in seed order
     failed: int = 0  # trials of this group that did not finish (failed or stopped)
+    schedule: str | None = None  # a KL schedule's kind (keras_models.schedules), for the groups that have one
 
     @property
     def n(self) -> int:
@@ -79,10 +80,12 @@ def group_rows(rows: list[dict[str, Any]], trials: Iterable[dict[str, Any]] = ()
     groups: dict[str, Group] = {}
     for r in rows:
         key = r.get("group", r["key"])
-        groups.setdefault(key, Group(key, r["model"], r["beta"], r["title"], [])).rows.append(r)
+        groups.setdefault(key, Group(key, r["model"], r["beta"], r["title"], [],
+                                     schedule=r.get("schedule"))).rows.append(r)
     for t in trials:
         if t.get("status") != "finished":
-            group = groups.setdefault(t["group"], Group(t["group"], t["model"], t["beta"], t["title"], []))
+            group = groups.setdefault(t["group"], Group(t["group"], t["model"], t["beta"], t["title"], [],
+                                                        schedule=t.get("schedule")))
             group.failed += 1
     for group in groups.values():
         group.rows.sort(key=lambda r: r.get("seed", 0))
@@ -90,8 +93,9 @@ def group_rows(rows: list[dict[str, Any]], trials: Iterable[dict[str, Any]] = ()
 
 
 def family(groups: list[Group]) -> list[Group]:
-    """The VAE/β-VAE groups that have finished trials, in order of β (the CVAE left out)."""
-    return sorted((g for g in groups if g.model != "cvae" and g.n), key=lambda g: g.beta)
+    """The VAE/β-VAE groups that have finished trials, in order of β (the CVAE and the groups
+    trained with a KL schedule left out: their β alone does not say what they minimised)."""
+    return sorted((g for g in groups if g.model != "cvae" and g.schedule is None and g.n), key=lambda g: g.beta)
 
 
 def welch_p(a: Spread, b: Spread) -> float | None:
@@ -193,6 +197,6 @@ def rate_distortion_points(groups: list[Group]) -> dict[str, Any]:
     group, the family's means in order of β."""
     points = [{"group": g.group, "title": g.title, "beta": g.beta, "seed": r["seed"], "kl": r["kl"], "rec": r["rec"]}
               for g in groups for r in g.rows]
-    means = [{"group": g.group, "title": g.title, "beta": g.beta, "model": g.model, "n": g.n,
+    means = [{"group": g.group, "title": g.title, "beta": g.beta, "model": g.model, "n": g.n, "schedule": g.schedule,
               "kl": g.spread("kl").mean, "rec": g.spread("rec").mean} for g in groups if g.n]
     return {"points": points, "means": means}
