@@ -7,19 +7,24 @@ from pathlib import Path
 
 import pytest
 
+from keras_models.data import load_dataset, load_idx_test_set
 from keras_models.files import read_run
-from tests.helpers import run_main, write_digits_idx
+from keras_models.run_evaluation import measurement_split
+from tests.helpers import pretrain_classifier, run_main, write_digits_idx
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_evaluate_writes_evaluation_json_that_the_run_reader_reads_back(cli_run, tmp_path):
+def test_evaluate_writes_evaluation_json_that_the_run_reader_reads_back(cli_run, digits_idx_dir, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(cli_run[0], run_dir)
     # Another test set of 12 images (the run's own has 60), and a --test-images above that: both options
     # in one run, as every new test set trains its own evaluation classifier.
     other = tmp_path / "other-test-set"
     write_digits_idx(other, n_train=10, n_val=12)
+    # Its classifier, trained briefly where evaluate looks first: 200 training images would get the
+    # full one 200 epochs (classifier.default_epochs), for a test of what evaluate writes.
+    pretrain_classifier(measurement_split(load_dataset(f"idx:{digits_idx_dir}"), load_idx_test_set(other), 50))
     status, stdout, stderr = run_main(["evaluate", run_dir, "-k", "4", "--test-idx", other, "--test-images", "50"])
     assert status == 0, stderr
     saved = json.loads((run_dir / "evaluation.json").read_text())

@@ -37,7 +37,10 @@ def test_vanilla_vae_fixes_beta_and_cvae_selector_needs_a_cvae(window):
     assert "CVAE" in window.class_controls.toolTip()
 
 
-def test_one_epoch_training_updates_plots_grids_and_traversal(qtbot, window, tmp_path):
+def test_one_epoch_training_updates_plots_grids_and_traversal_saves_pngs_and_shows_the_data_notice(
+        qtbot, window, tmp_path, tiny_data):
+    # One training for three checks: the views it updates, saving them, and the data set's notice.
+    tiny_data.notice = "cannot download mnist: no network; using the offline mnist-5k set instead"
     set_quick_settings(window, epochs=1, batch_size=30)
     progress = collect_events(window, BatchProgress)
     with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
@@ -56,6 +59,71 @@ def test_one_epoch_training_updates_plots_grids_and_traversal(qtbot, window, tmp
     assert len(window.kl_bars.values) == 4
     assert window.controls.train_button.isEnabled()
     assert (window.run_dir / "model.keras").exists()
+    assert window.notice.isVisibleTo(window)
+    assert "offline" in window.notice.text()
+
+    path = window.reconstructions.save_to(tmp_path / "recon.png")
+    height, width = window.reconstructions.grid.shape
+    assert Image.open(path).size == (2 * width, 2 * height)
+    written = window.save_all(tmp_path / "figures")
+    names = sorted(p.name for p in written)
+    assert {"losses.png", "reconstructions.png", "samples.png", "traversal.png"} <= set(names)
+    for p in written:
+        assert Image.open(p).size[0] > 100
+
+
+def test_traversal_changes_with_the_dimension_sorts_by_kl_and_exports_a_gif(qtbot, window, tmp_path):
+    set_quick_settings(window, epochs=2, batch_size=30)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        train_and_wait(qtbot, window)
+    dims = window.traversal_controls.dim
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        dims.setCurrentIndex(dims.findData(0))
+    qtbot.waitUntil(lambda: "z0 from" in window.traversal.caption.text(), timeout=TIMEOUT)
+    first = window.traversal.grid.copy()
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        dims.setCurrentIndex(dims.findData(1))
+    qtbot.waitUntil(lambda: "z1 from" in window.traversal.caption.text(), timeout=TIMEOUT)
+    assert window.traversal.grid.shape == first.shape
+    assert not np.allclose(window.traversal.grid, first)
+    dims.setCurrentIndex(0)  # "All dimensions": one row each
+    qtbot.waitUntil(lambda: window.traversal.grid.shape[0] == 4 * 30 + 2, timeout=TIMEOUT)
+
+    controls = window.traversal_controls
+    controls.sort_by_kl.setChecked(True)
+    qtbot.waitUntil(lambda: "sorted by KL" in window.traversal.caption.text(), timeout=TIMEOUT)
+    labelled = window.traversal.grid
+    assert labelled.shape[0] == 4 * 30 + 2 and labelled.shape[1] > 11 * 30 + 2  # a label margin on the left
+    path = tmp_path / "walk.gif"
+    wait_for_job(qtbot, window, lambda: window.export_gif(str(path)))
+    with Image.open(path) as gif:
+        assert gif.n_frames == 2 * controls.steps.value() - 2  # forward and back
+
+
+def test_screenshot_after_a_short_training_and_the_cvae_selector_draws_the_chosen_classes(qtbot, window,
+                                                                                         tmp_path):
+    set_quick_settings(window, model="cvae", epochs=2, batch_size=30)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        train_and_wait(qtbot, window)
+    path = tmp_path / "window.png"
+    assert window.grab().save(str(path))
+    image = Image.open(path)
+    assert image.size[0] >= 800 and image.size[1] >= 500
+    pixels = np.asarray(image.convert("L"))
+    assert pixels.std() > 10  # a real picture, not a blank window
+
+    assert window.class_controls.isEnabled()
+    for digit, button in enumerate(window.class_controls.toggles):
+        button.blockSignals(True)
+        button.setChecked(digit in (0, 2))
+        button.blockSignals(False)
+    window.class_controls.per_class.blockSignals(True)
+    window.class_controls.per_class.setValue(5)
+    window.class_controls.per_class.blockSignals(False)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        window.request_views()
+    assert window.class_grid.grid.shape == (2 * 30 + 2, 5 * 30 + 2)
+    assert window.class_style.grid.shape[1] == 10 * 30 + 2
 
 
 def test_stop_ends_training_early_and_keeps_the_model(qtbot, window):
@@ -76,57 +144,6 @@ def test_closing_during_training_stops_the_worker(qtbot, window):
         window.controls.train_button.click()
     window.close()
     assert not window.thread.isRunning()
-
-
-def test_traversal_changes_with_the_dimension(qtbot, window):
-    set_quick_settings(window, epochs=2, batch_size=30)
-    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
-        train_and_wait(qtbot, window)
-    dims = window.traversal_controls.dim
-    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
-        dims.setCurrentIndex(dims.findData(0))
-    qtbot.waitUntil(lambda: "z0 from" in window.traversal.caption.text(), timeout=TIMEOUT)
-    first = window.traversal.grid.copy()
-    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
-        dims.setCurrentIndex(dims.findData(1))
-    qtbot.waitUntil(lambda: "z1 from" in window.traversal.caption.text(), timeout=TIMEOUT)
-    assert window.traversal.grid.shape == first.shape
-    assert not np.allclose(window.traversal.grid, first)
-    dims.setCurrentIndex(0)  # "All dimensions": one row each
-    qtbot.waitUntil(lambda: window.traversal.grid.shape[0] == 4 * 30 + 2, timeout=TIMEOUT)
-
-
-def test_cvae_selector_draws_the_chosen_classes(qtbot, window):
-    set_quick_settings(window, model="cvae", epochs=1, batch_size=30)
-    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
-        train_and_wait(qtbot, window)
-    assert window.class_controls.isEnabled()
-    for digit, button in enumerate(window.class_controls.toggles):
-        button.blockSignals(True)
-        button.setChecked(digit in (0, 2))
-        button.blockSignals(False)
-    window.class_controls.per_class.blockSignals(True)
-    window.class_controls.per_class.setValue(5)
-    window.class_controls.per_class.blockSignals(False)
-    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
-        window.request_views()
-    assert window.class_grid.grid.shape == (2 * 30 + 2, 5 * 30 + 2)
-    assert window.class_style.grid.shape[1] == 10 * 30 + 2
-
-
-def test_save_writes_pngs_of_the_expected_size(qtbot, window, tmp_path):
-    set_quick_settings(window, epochs=1, batch_size=30)
-    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
-        train_and_wait(qtbot, window)
-    qtbot.waitUntil(lambda: window.kl_bars.values is not None, timeout=TIMEOUT)  # the last picture drawn
-    path = window.reconstructions.save_to(tmp_path / "recon.png")
-    height, width = window.reconstructions.grid.shape
-    assert Image.open(path).size == (2 * width, 2 * height)
-    written = window.save_all(tmp_path / "figures")
-    names = sorted(p.name for p in written)
-    assert {"losses.png", "reconstructions.png", "samples.png", "traversal.png"} <= set(names)
-    for p in written:
-        assert Image.open(p).size[0] > 100
 
 
 def test_saving_into_an_unwritable_place_shows_an_error(window, tmp_path):
@@ -161,7 +178,10 @@ def test_reopened_run_restores_history_and_continues(qtbot, window, tmp_path, ti
     reopened.close()
 
 
-def test_bad_run_folder_and_failing_training_keep_the_window_usable(qtbot, window, tmp_path, tiny_data):
+def test_bad_run_folder_failing_and_diverging_training_keep_the_window_usable(qtbot, window, tmp_path, tiny_data,
+                                                                              monkeypatch):
+    from keras_models import training
+
     _, message = wait_for_job(qtbot, window, lambda: window.open_run(str(tmp_path)))
     assert "not a run folder" in message and window.errors[-1] == message
 
@@ -181,12 +201,7 @@ def test_bad_run_folder_and_failing_training_keep_the_window_usable(qtbot, windo
     result = train_and_wait(qtbot, window)
     assert len(result.history) == 1
 
-
-def test_nan_before_the_first_checkpoint_leaves_no_model_to_explore(qtbot, window, monkeypatch):
-    from keras_models import training
-
-    set_quick_settings(window, epochs=1, batch_size=30)
-    train_and_wait(qtbot, window)
+    # A NaN before the first checkpoint leaves no model to explore.
     assert window.evaluate_button.isEnabled()  # a model to explore, until the next training diverges
     build_model = training.build_model
 
@@ -202,26 +217,6 @@ def test_nan_before_the_first_checkpoint_leaves_no_model_to_explore(qtbot, windo
     assert window.worker.model is None
     assert not window.evaluate_button.isEnabled() and not window.save_model_action.isEnabled()
     assert window.controls.train_button.isEnabled()
-
-
-def test_offline_fallback_shows_a_notice(qtbot, window, tiny_data):
-    tiny_data.notice = "cannot download mnist: no network; using the offline mnist-5k set instead"
-    set_quick_settings(window, epochs=1, batch_size=30)
-    train_and_wait(qtbot, window)
-    assert window.notice.isVisibleTo(window)
-    assert "offline" in window.notice.text()
-
-
-def test_screenshot_after_a_short_training(qtbot, window, tmp_path):
-    set_quick_settings(window, model="cvae", epochs=2, batch_size=30)
-    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
-        train_and_wait(qtbot, window)
-    path = tmp_path / "window.png"
-    assert window.grab().save(str(path))
-    image = Image.open(path)
-    assert image.size[0] >= 800 and image.size[1] >= 500
-    pixels = np.asarray(image.convert("L"))
-    assert pixels.std() > 10  # a real picture, not a blank window
 
 
 def test_study_tab_runs_a_study_and_shows_its_table_and_figures(qtbot, window, tmp_path, tiny_data):
@@ -308,21 +303,11 @@ def test_a_bad_seed_list_or_ray_address_is_refused_with_a_message(window):
     assert window.controls.train_button.isEnabled()
 
 
-def test_evaluate_run_reports_numbers_and_writes_them_to_the_run(qtbot, window):
-    set_quick_settings(window, epochs=1, batch_size=30)
-    train_and_wait(qtbot, window)
-    window.study.k.setValue(5)
-    _, numbers = wait_for_job(qtbot, window, window.evaluate_button.click, timeout=300_000)
-    assert numbers["iwae_nll"] <= numbers["nelbo"] + 1.0
-    assert "IWAE NLL" in window.evaluation_label.text() and "k = 5" in window.evaluation_label.text()
-    saved = json.loads((window.run_dir / "evaluation.json").read_text())
-    assert saved["iwae_nll"] == numbers["iwae_nll"] and saved["protocol"]["k"] == 5
-
-
-def test_stop_ends_an_evaluation_and_leaves_the_window_usable(qtbot, window):
+def test_stop_ends_an_evaluation_and_a_full_one_reports_numbers_and_writes_them_to_the_run(qtbot, window):
     set_quick_settings(window, epochs=1, batch_size=30)
     train_and_wait(qtbot, window)
     window.study.k.setValue(5000)
+
     def evaluate_then_stop():
         window.evaluate_button.click()
         assert window.controls.stop_button.isEnabled()
@@ -335,28 +320,20 @@ def test_stop_ends_an_evaluation_and_leaves_the_window_usable(qtbot, window):
     assert window.evaluate_button.isEnabled() and window.controls.train_button.isEnabled()
     assert not (window.run_dir / "evaluation.json").exists()
 
+    # The same model measured to the end, once a stopped measurement has left the window usable.
+    window.study.k.setValue(5)
+    _, numbers = wait_for_job(qtbot, window, window.evaluate_button.click, timeout=300_000)
+    assert numbers["iwae_nll"] <= numbers["nelbo"] + 1.0
+    assert "IWAE NLL" in window.evaluation_label.text() and "k = 5" in window.evaluation_label.text()
+    saved = json.loads((window.run_dir / "evaluation.json").read_text())
+    assert saved["iwae_nll"] == numbers["iwae_nll"] and saved["protocol"]["k"] == 5
+
 
 def test_a_bad_beta_list_is_refused_with_a_message(window):
     window.study.betas.setText("")
     window.study.run_button.click()
     assert "at least one" in window.errors[-1]
     assert window.controls.train_button.isEnabled()
-
-
-def test_traversal_sorted_by_kl_and_exported_as_a_gif(qtbot, window, tmp_path):
-    set_quick_settings(window, epochs=2, batch_size=30)
-    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
-        train_and_wait(qtbot, window)
-    controls = window.traversal_controls
-    controls.dim.setCurrentIndex(0)  # all dimensions
-    controls.sort_by_kl.setChecked(True)
-    qtbot.waitUntil(lambda: "sorted by KL" in window.traversal.caption.text(), timeout=TIMEOUT)
-    labelled = window.traversal.grid
-    assert labelled.shape[0] == 4 * 30 + 2 and labelled.shape[1] > 11 * 30 + 2  # a label margin on the left
-    path = tmp_path / "walk.gif"
-    wait_for_job(qtbot, window, lambda: window.export_gif(str(path)))
-    with Image.open(path) as gif:
-        assert gif.n_frames == 2 * controls.steps.value() - 2  # forward and back
 
 
 def test_posterior_collapse_is_flagged(window):

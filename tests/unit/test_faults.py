@@ -3,6 +3,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import time
 
 import pytest
@@ -98,8 +99,9 @@ def test_opening_a_run_clears_the_temporaries_of_a_killed_save_and_nothing_else(
     assert (run_dir / "metrics.csv").exists() and (run_dir / "grids" / "traversal_dim3.png").exists()
 
 
-def test_resuming_clears_every_temporary_of_the_run(tmp_path, tiny_split):
-    run_dir = TrainingSession.new(small_config(tmp_path), data=tiny_split).run().run_dir
+def test_resuming_clears_every_temporary_of_the_run(tmp_path, tiny_split, cli_run):
+    run_dir = tmp_path / "run"
+    shutil.copytree(cli_run[0], run_dir)  # the session's shared run, trained once
     fresh = run_dir / ".model-fresh123.keras"
     fresh.write_bytes(b"half a model")
     TrainingSession.resume(run_dir, 1, data=tiny_split)  # a resumed run has no other writer

@@ -22,16 +22,29 @@ def trained(tmp_path, model_name):
     return model
 
 
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """``saved(model_name)``: a model trained one epoch and its .keras file, made once per module."""
+    folder, made = tmp_path_factory.mktemp("saved_models"), {}
+
+    def get(model_name):
+        if model_name not in made:
+            model = trained(folder, model_name)
+            model.save(folder / f"{model_name}.keras")
+            made[model_name] = model, folder / f"{model_name}.keras"
+        return made[model_name]
+
+    return get
+
+
 def optimizer_state(model):
     return {v.path: np.asarray(ops.convert_to_numpy(v)) for v in model.optimizer.variables}
 
 
 @pytest.mark.parametrize("model_name, cls", [("bvae", VAE), ("cvae", ConditionalVAE)])
-def test_save_and_load_round_trip(tmp_path, model_name, cls):
-    model = trained(tmp_path, model_name)
+def test_save_and_load_round_trip(saved, model_name, cls):
+    model, path = saved(model_name)
     assert int(model.optimizer.iterations) == 3
-    path = tmp_path / "m.keras"
-    model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
 
     assert type(loaded) is cls
@@ -54,10 +67,8 @@ def test_save_and_load_round_trip(tmp_path, model_name, cls):
         np.testing.assert_array_equal(before[key], after[key], err_msg=key)
 
 
-def test_loaded_model_keeps_training_from_its_optimizer_state(tmp_path):
-    model = trained(tmp_path, "bvae")
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+def test_loaded_model_keeps_training_from_its_optimizer_state(saved):
+    loaded = keras.saving.load_model(saved("bvae")[1], safe_mode=True)
     images, labels = make_digits(80, seed=10)
     loaded.fit(make_pipeline(images, labels, 40, shuffle=False), epochs=1, verbose=0, shuffle=False)
     assert int(loaded.optimizer.iterations) == 5
@@ -97,10 +108,9 @@ def with_config(source, target, **changes):
     ({"hidden_units": [300, 10**9]}, "hidden units must be at most 4,096, got 1,000,000,000"),
     ({"beta": 1e30}, "beta must be a number between 0 and 1000, got 1e+30"),
 ])
-def test_a_model_file_asking_for_absurd_sizes_is_refused_before_any_layer_is_built(tmp_path, monkeypatch,
+def test_a_model_file_asking_for_absurd_sizes_is_refused_before_any_layer_is_built(tmp_path, monkeypatch, saved,
                                                                                   changes, named):
-    build_model(small_config(tmp_path)).save(tmp_path / "good.keras")
-    path = with_config(tmp_path / "good.keras", tmp_path / "model.keras", **changes)
+    path = with_config(saved("bvae")[1], tmp_path / "model.keras", **changes)
     built = []
 
     def refuse_to_build(*args):  # were the sizes not checked first, this is where gigabytes would go

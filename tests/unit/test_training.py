@@ -3,6 +3,7 @@ import csv
 import datetime as dt
 import json
 import re
+import shutil
 
 import keras
 import numpy as np
@@ -41,7 +42,8 @@ def optimizer_state(model):
 
 
 def test_short_training_lowers_the_validation_nelbo(tmp_path, tiny_split):
-    config = small_config(tmp_path, epochs=8, batch_size=20, latent_dim=4)
+    # One checkpoint, at the end: the curve is what is tested here, not seven more saves.
+    config = small_config(tmp_path, epochs=8, batch_size=20, latent_dim=4, ckpt_every=8)
     session = TrainingSession.new(config, data=tiny_split)
     untrained = session.model.evaluate(tiny_split.val_x, tiny_split.val_y, batch_size=100,
                                        verbose=0, return_dict=True)["nelbo"]
@@ -160,13 +162,15 @@ def test_resume_continues_from_the_checkpoint(tmp_path, tiny_split):
     assert len(list((run_dir / "grids").glob("*.png"))) == 8  # the CVAE adds two class grids
 
 
-def test_resume_refuses_bad_epochs_and_non_runs(tmp_path, tiny_split):
+def test_resume_refuses_bad_epochs_and_non_runs(tmp_path, tiny_split, cli_run):
     with pytest.raises(RunError, match="not a run folder"):
         TrainingSession.resume(tmp_path, 1, data=tiny_split)
-    first = TrainingSession.new(small_config(tmp_path / "runs"), data=tiny_split).run()
+    run_dir = tmp_path / "run"  # a copy of the session's shared run, which other tests use too
+    shutil.copytree(cli_run[0], run_dir)
     for bad in (0, -2, True, 1.5):
         with pytest.raises(ConfigError, match="epochs must be a whole number"):
-            TrainingSession.resume(first.run_dir, bad, data=tiny_split)
+            TrainingSession.resume(run_dir, bad, data=tiny_split)
+    assert json.loads((run_dir / "checkpoint.json").read_text()) == {"epoch": 1}
 
 
 def test_nan_raises_training_diverged_and_keeps_the_good_checkpoint(tmp_path, tiny_split):
