@@ -97,6 +97,7 @@ def train_classifier(data: DataSplit, epochs: int | None = None, seed: int = 0, 
     model = build_classifier(data.image_shape, seed)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.optimizer.build(model.trainable_variables)  # as in models.build_model: one trace, not two
     batches = make_pipeline(data.train_x, data.train_y, batch_size, shuffle=True, seed=seed)
     # The pipeline does the shuffling. Released: the train step's graph must not outlive the model.
     with gradients_released():

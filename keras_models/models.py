@@ -358,4 +358,7 @@ def build_model(config: TrainConfig, image_shape: tuple[int, ...] = (28, 28, 1))
                 schedule=None if schedule is None else schedule.to_dict())
     # XLA measured several times slower than plain graph mode on CPU for this model.
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), jit_compile=False)
+    # Adam's slots made now, not inside the first traced step: that step would otherwise be
+    # traced twice (once to create them), doubling the start of every training.
+    model.optimizer.build(model.trainable_variables)
     return model
