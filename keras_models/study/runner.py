@@ -123,7 +123,7 @@ def study_estimate(config: StudyConfig, data: DataSplit, trials: int,
     """The study's expected time, stage by stage, from this machine's measured throughput (a few
     seconds of timed steps the first time, cached after)."""
     from keras_models import classifier as digit_classifier
-    from keras_models.study.estimate import StudyWork, estimate_study, estimate_text
+    from keras_models.study.estimate import NOMINAL, PROBE_ABOVE_S, StudyWork, estimate_study, estimate_text
     from keras_models.study.probe import machine_throughput
 
     n = len(data.train_x)
@@ -137,7 +137,10 @@ def study_estimate(config: StudyConfig, data: DataSplit, trials: int,
     work = StudyWork(trials=trials, epochs=config.training.epochs, train_images=n,
                      validation_images=len(data.val_x), test_images=len(data.val_x), k=config.k,
                      classifier_images=classifier_images, factors=data.val_factors is not None)
-    speed = machine_throughput(config.training, data.image_shape)
+    speed = NOMINAL
+    # The probe costs a few seconds: not worth it for a study that takes a minute anyway.
+    if sum(seconds for _, seconds in estimate_study(work, NOMINAL)) > PROBE_ABOVE_S:
+        speed = machine_throughput(config.training, data.image_shape)
     stages = estimate_study(work, speed)
     return StudyEstimate(estimate_text(stages, speed), sum(seconds for _, seconds in stages), stages)
 
