@@ -173,14 +173,15 @@ def _train(args: argparse.Namespace) -> int:
         _check_writable(config.out)
     if config.dataset in TFDS_HOSTS:  # tensorflow-datasets imports TensorFlow
         _import_tensorflow_quietly()
+    state = JobState(on_event=_terminal_events())
     # A resume continues on the data it trained on or not at all: no offline stand-in.
-    data = check_training_data(config, load_dataset(config.dataset, config.data_dir, fallback=not args.resume))
+    data = check_training_data(config, load_dataset(config.dataset, config.data_dir, fallback=not args.resume,
+                                                    state=state))
 
     _import_tensorflow_quietly()
     from keras_models.formatting import summary_line
     from keras_models.training import TrainingDiverged, TrainingSession
 
-    state = JobState(on_event=_terminal_events())
     if args.resume:
         session = TrainingSession.resume(run.run_dir, epochs, data=data, state=state, verbose=1)
     else:

@@ -149,7 +149,6 @@ def _printer(event: Any) -> None:
     from keras_models.events import StageStarted, StudyEstimate, StudyRow, StudyStarted, TrainingSized, TrialFailed
 
     # Keras prints each epoch of a local trial itself (verbose=2); the study adds its steps and each trial's numbers.
-    _bars(event)
     if isinstance(event, TrainingSized):
         print(f"sized to the data: {event.reason} (-bs and -e choose them)", flush=True)
     elif isinstance(event, StudyEstimate):
@@ -169,23 +168,11 @@ def _printer(event: Any) -> None:
               + (f": {event.reason}" if event.reason else ""), flush=True)
 
 
-def _bars(event: Any) -> None:
-    """Progress bars of the study's long steps, one bar at a time for the whole command."""
-    global _terminal_bars
-    if _terminal_bars is None:
-        from keras_models.progress_bars import TerminalProgress
-        _terminal_bars = TerminalProgress()
-    _terminal_bars(event)
-
-
-_terminal_bars: Any = None
-
-
 def _defaults() -> argparse.ArgumentParser:
     return add_parser(argparse.ArgumentParser().add_subparsers())
 
 
-def _check_data(config: "StudyConfig") -> None:
+def _check_data(config: "StudyConfig", state: Any = None) -> None:
     """Refuse data that cannot train now, in one line: sets that need no TensorFlow (idx:, the
     offline set) are checked before it loads; tensorflow-datasets sets are loaded by the study."""
     from keras_models.data import CLASSIFIER_LABEL_USE, check_training_data, load_dataset
@@ -193,7 +180,8 @@ def _check_data(config: "StudyConfig") -> None:
 
     training = config.training
     if training.dataset not in TFDS_HOSTS:
-        check_training_data(training, load_dataset(training.dataset, training.data_dir), CLASSIFIER_LABEL_USE)
+        check_training_data(training, load_dataset(training.dataset, training.data_dir, state=state),
+                            CLASSIFIER_LABEL_USE)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -209,10 +197,18 @@ def run(args: argparse.Namespace) -> int:
         ignored = [f"--{name.replace('_', '-')}" for name in SETTINGS if getattr(args, name) != defaults.get_default(name)]
         if ignored:
             print(f"note: --resume uses the study's saved settings; ignoring {', '.join(ignored)}", file=sys.stderr)
-    else:
+    from keras_models.progress_bars import TerminalProgress
+
+    bars = TerminalProgress()  # the long steps' progress bars; _printer prints the rest
+
+    def show(event: Any) -> None:
+        bars(event)
+        _printer(event)
+
+    state = JobState(on_event=show)
+    if not args.resume:
         config = study_config(args)
-        _check_data(config)
-    state = JobState(on_event=_printer)
+        _check_data(config, state)
 
     def stop(signum: int, frame: Any) -> None:
         print("stopping: the trials in progress end after their current batch (Ctrl+C again quits at once)",

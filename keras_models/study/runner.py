@@ -92,7 +92,7 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
     config = study.config if study is not None else config.validate()
     explicit = data is not None or test_set is not None  # trials elsewhere are sent the split
     if data is None:
-        data = load_dataset(config.training.dataset, config.training.data_dir)
+        data = load_dataset(config.training.dataset, config.training.data_dir, state=outer)
     if test_set is None and config.test_idx:
         test_set = load_idx_test_set(config.test_idx)
     from keras_models.run_evaluation import measurement_split  # with TensorFlow
