@@ -67,7 +67,7 @@ def estimate_study(work: StudyWork, speed: Throughput) -> list[tuple[str, float]
     per_epoch = ((work.train_images + work.validation_images / VALIDATION_SPEEDUP) / speed.train_images_per_s
                  + EPOCH_OVERHEAD_S)
     stages.append((f"training {work.trials} models", work.trials * (work.epochs * per_epoch + TRIAL_OVERHEAD_S)))
-    stages.append((f"IWAE bound, k = {work.k:,} on {work.test_images:,} images × {work.trials}",
+    stages.append((f"IWAE bound (k = {work.k:,}, {work.test_images:,} images) × {work.trials}",
                    work.trials * work.test_images * work.k / speed.iwae_pairs_per_s))
     # Sampling and two feature passes, about the cost of a classifier pass over three sets of test images.
     stages.append((f"Fréchet distance × {work.trials}",
@@ -79,10 +79,10 @@ def estimate_study(work: StudyWork, speed: Throughput) -> list[tuple[str, float]
 
 
 def estimate_text(stages: list[tuple[str, float]], speed: Throughput) -> str:
-    """"about 4 min 10 s: evaluation classifier 30 s, training 4 models 2 min …"."""
+    """"estimated time about 4 min 10 s (…): evaluation classifier: 30 s; training 4 models: 2 min …"."""
     total = sum(seconds for _, seconds in stages)
     basis = "measured on this machine" if speed.measured else "nominal figures, not yet measured here"
-    parts = ", ".join(f"{name} {duration_text(seconds)}" for name, seconds in stages)
+    parts = "; ".join(f"{name}: {duration_text(seconds)}" for name, seconds in stages)
     return f"estimated time about {duration_text(total)} ({basis}): {parts}"
 
 

@@ -10,45 +10,62 @@ import numpy as np
 from keras_models.config import TrainConfig
 from keras_models.study.estimate import Throughput, cached_throughput, probe_key, save_throughput
 
-# Work per timed part, after one untimed warm-up (graph tracing): enough to be past the per-call
-# overheads, little enough that the whole probe takes a few seconds on two cores.
-TRAIN_IMAGES = 8_000
-IWAE_IMAGES, IWAE_K = 40, 500
-CLASSIFIER_IMAGES = 1_280
+# Each figure is the median time of several units (a training batch, a decoder call) after a
+# few untimed ones (graph tracing): other jobs on the machine slow some units down, and a figure
+# taken in a busy moment would stay in the cache. One ``fit`` each, as its per-call cost is large.
+WARM_UP = 3
+TRAIN_STEPS = 12
+IWAE_IMAGES, IWAE_K, IWAE_CALLS = 8, 500, 6
+CLASSIFIER_BATCH, CLASSIFIER_STEPS = 128, 12
 
 
-def _timed(work) -> float:
-    work()  # warm-up: traces the graphs
-    start = time.perf_counter()
-    work()
-    return max(time.perf_counter() - start, 1e-6)
+def _fit_median_batch_s(model, images: np.ndarray, labels: np.ndarray, batch: int) -> float:
+    """One epoch of ``model.fit`` over the images; the median seconds per batch after the warm-up."""
+    import keras
+
+    from keras_models.data import make_pipeline
+
+    ends: list[float] = []
+    clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
+    model.fit(make_pipeline(images, labels, batch, shuffle=False), epochs=1, verbose=0, shuffle=False,
+              callbacks=[clock])
+    return max(float(np.median(np.diff(ends[WARM_UP:]))), 1e-6)
 
 
 def measure_throughput(config: TrainConfig, image_shape: tuple[int, ...]) -> Throughput:
-    """Time a few steps of each kind of work for a study of ``config`` (its batch size, network
+    """Time a few units of each kind of work for a study of ``config`` (its batch size, network
     and precision), on random binary images."""
     import keras
+    import tensorflow as tf
 
     from keras_models import classifier as digit_classifier
-    from keras_models.data import make_pipeline
-    from keras_models.evaluation import likelihood_bounds
+    from keras_models.evaluation import _chunk_function
     from keras_models.models import build_model
 
     rng = np.random.default_rng(0)
-    batch = min(config.batch_size, TRAIN_IMAGES)
-    n = max(TRAIN_IMAGES // batch, 2) * batch
+    batch = config.batch_size
+    n = (WARM_UP + TRAIN_STEPS + 1) * batch
     images = (rng.random((n, *image_shape)) < 0.2).astype("float32")
     labels = rng.integers(0, 10, n).astype("int32")
     model = build_model(dataclasses.replace(config, model="vae", beta=1.0), image_shape)
-    batches = make_pipeline(images, labels, batch, shuffle=False)
-    train_s = _timed(lambda: model.fit(batches, epochs=1, verbose=0, shuffle=False))
-    iwae_s = _timed(lambda: likelihood_bounds(model, images[:IWAE_IMAGES], k=IWAE_K))
+    train_s = _fit_median_batch_s(model, images, labels, batch)
+
+    chunk_terms = _chunk_function(model)
+    x, y = tf.constant(images[:IWAE_IMAGES]), tf.zeros([IWAE_IMAGES], tf.int32)
+    calls = []
+    for call in range(WARM_UP + IWAE_CALLS):
+        start = time.perf_counter()
+        chunk_terms(x, y, tf.constant(IWAE_K, tf.int32), tf.constant([0, call], tf.int32))[0].numpy()
+        calls.append(time.perf_counter() - start)
+    iwae_s = max(float(np.median(calls[WARM_UP:])), 1e-6)
+
     network = digit_classifier.build_classifier(image_shape)
     network.compile(optimizer=keras.optimizers.Adam(1e-3),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    few = make_pipeline(images[:CLASSIFIER_IMAGES], labels[:CLASSIFIER_IMAGES], 128, shuffle=False)
-    classifier_s = _timed(lambda: network.fit(few, epochs=1, verbose=0, shuffle=False))
-    return Throughput(n / train_s, IWAE_IMAGES * IWAE_K / iwae_s, CLASSIFIER_IMAGES / classifier_s)
+    few = (WARM_UP + CLASSIFIER_STEPS + 1) * CLASSIFIER_BATCH
+    classifier_s = _fit_median_batch_s(network, np.resize(images, (few, *image_shape)), np.resize(labels, few),
+                                       CLASSIFIER_BATCH)
+    return Throughput(batch / train_s, IWAE_IMAGES * IWAE_K / iwae_s, CLASSIFIER_BATCH / classifier_s)
 
 
 def machine_throughput(config: TrainConfig, image_shape: tuple[int, ...]) -> Throughput:
