@@ -234,7 +234,7 @@ class TrainingControls(QGroupBox):
         self.model.setCurrentIndex(max(0, self.model.findData(config["model"])))
         self.beta.setValue(config["beta"])
         self.latent_dim.setValue(config["latent_dim"])
-        self.batch_size.setValue(config["batch_size"])
+        self.batch_size.setValue(config["batch_size"] or 0)  # None: auto
         self.learning_rate.setValue(config["learning_rate"])
         self.seed.setValue(config["seed"])
         self.arch.setCurrentText(config["arch"])

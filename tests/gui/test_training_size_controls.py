@@ -29,3 +29,17 @@ def test_shows_the_size_a_training_chose(qtbot):
     qtbot.addWidget(controls)
     controls.show_auto_size(TrainingSized(100, 20, "batch 100, 20 epochs: 900 steps over 4,500 training images"))
     assert controls.auto_size.text() == "auto chose batch 100, 20 epochs: 900 steps over 4,500 training images"
+
+
+def test_auto_is_remembered_as_auto(qtbot, settings_folder):
+    from gui.window import MainWindow
+
+    first = MainWindow(load_data=lambda config: None)
+    qtbot.addWidget(first)
+    assert first.controls.config().epochs is None and first.controls.config().batch_size is None
+    first.controls.epochs.setValue(12)  # batch size stays on auto
+    first.close()
+    second = MainWindow(load_data=lambda config: None)
+    qtbot.addWidget(second)
+    assert (second.controls.config().epochs, second.controls.config().batch_size) == (12, None)
+    assert second.controls.batch_size.text() == "auto"
