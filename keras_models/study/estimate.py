@@ -101,8 +101,12 @@ def machine_key() -> str:
     return f"{platform.node() or 'machine'}-{platform.machine()}-{os.cpu_count()}cpu"
 
 
+# Figures of another version of the probe measure something else: they are not reused.
+PROBE_VERSION = 2
+
+
 def throughput_path() -> Path:
-    return cache_home("throughput") / f"{machine_key()}.json"
+    return cache_home("throughput") / f"{machine_key()}-probe{PROBE_VERSION}.json"
 
 
 def probe_key(batch_size: int, arch: str, latent_dim: int, image_shape: tuple[int, ...], precision: str) -> str:
