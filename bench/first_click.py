@@ -25,7 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PyQt6.QtCore import QEventLoop  # noqa: E402
+from PyQt6.QtCore import QEventLoop, QSettings  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
 
@@ -39,6 +39,8 @@ def main() -> None:
     app = QApplication(sys.argv)
     from gui.window import MainWindow
 
+    # The window's defaults, not the settings it remembered from the user's last session.
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp(prefix="first-click-"))
     window = MainWindow()
     window.runs_folder = Path(args.out or tempfile.mkdtemp(prefix="first-click-"))
     window.show()
