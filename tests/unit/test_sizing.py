@@ -59,3 +59,16 @@ def test_what_the_window_shows_before_loading():
                                            "(offline, mnist-5k: batch 100, 20 epochs)")
     assert expected_size_text("shapes") == "auto: batch 1,000, 1 epoch for 663,552 images"
     assert "once it is loaded" in expected_size_text("idx:/somewhere")
+
+
+def test_a_kl_schedule_spans_the_epochs_auto_chose():
+    cycles = TrainConfig(epochs=None, batch_size=None, kl_cycles=2).validate()
+    assert cycles.kl_cycles_over is None  # not known before the data set's size
+    apply_training_size(cycles, 4_500)
+    assert (cycles.epochs, cycles.kl_cycles_over) == (20, 20)
+    capacity = TrainConfig(epochs=None, batch_size=None, capacity=25.0).validate()
+    apply_training_size(capacity, 60_000)
+    assert (capacity.epochs, capacity.capacity_epochs) == (10, 5)
+    too_long = TrainConfig(epochs=None, batch_size=None, kl_warmup=30).validate()
+    with pytest.raises(ConfigError, match="KL warm-up epochs must be at most 20, got 30"):
+        apply_training_size(too_long, 4_500)
