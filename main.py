@@ -39,9 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model without the window")
     train.add_argument("-m", "--model", help="vae, bvae or cvae (default bvae)")
-    train.add_argument("-e", "--epochs", type=int, help="epochs to train (default 10; with --resume: more epochs)")
+    train.add_argument("-e", "--epochs", type=int,
+                       help="epochs to train (default: sized to the training set, 10 on MNIST; with --resume: "
+                            "more epochs, default 10)")
     train.add_argument("-b", "--beta", help="weight of the KL term, >= 0 (default 1)")
-    train.add_argument("-bs", "--batch-size", type=int, help="default 1000")
+    train.add_argument("-bs", "--batch-size", type=int,
+                       help="default: sized to the training set (1000 on MNIST, 100 on mnist-5k)")
     train.add_argument("--latent-dim", type=int, help="default 10")
     train.add_argument("-l", "--learning-rate", type=float, help="default 1e-3")
     train.add_argument("--dataset", help="mnist (default), fashion_mnist, mnist-5k, shapes, dsprites, "
@@ -132,6 +135,20 @@ def _ctrl_c_stops(state: JobState) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _terminal_events():
+    """An event handler for the terminal: progress bars, and the batch size and epochs chosen."""
+    from keras_models.events import TrainingSized
+    from keras_models.progress_bars import TerminalProgress
+
+    bars = TerminalProgress()
+
+    def show(event: object) -> None:
+        if isinstance(event, TrainingSized):
+            print(f"sized to the data: {event.reason} (-bs and -e choose them)", flush=True)
+        bars(event)
+    return show
+
+
 def _train(args: argparse.Namespace) -> int:
     from keras_models.config import TrainConfig, check_whole_number
     from keras_models.data import check_training_data, load_dataset
@@ -151,18 +168,20 @@ def _train(args: argparse.Namespace) -> int:
         if ignored:
             print(f"note: --resume uses the run's saved settings; ignoring {', '.join(ignored)}", file=sys.stderr)
     else:
-        config = TrainConfig(**settings).validate()
+        # Batch size and epochs not given are sized to the training set once it is loaded.
+        config = TrainConfig(**{"epochs": None, "batch_size": None, **settings}).validate()
         _check_writable(config.out)
     if config.dataset in TFDS_HOSTS:  # tensorflow-datasets imports TensorFlow
         _import_tensorflow_quietly()
+    state = JobState(on_event=_terminal_events())
     # A resume continues on the data it trained on or not at all: no offline stand-in.
-    data = check_training_data(config, load_dataset(config.dataset, config.data_dir, fallback=not args.resume))
+    data = check_training_data(config, load_dataset(config.dataset, config.data_dir, fallback=not args.resume,
+                                                    state=state))
 
     _import_tensorflow_quietly()
     from keras_models.formatting import summary_line
     from keras_models.training import TrainingDiverged, TrainingSession
 
-    state = JobState()
     if args.resume:
         session = TrainingSession.resume(run.run_dir, epochs, data=data, state=state, verbose=1)
     else:
@@ -243,9 +262,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     from keras_models.formatting import evaluation_lines
     from keras_models.run_evaluation import evaluate_run
 
+    bars = _terminal_events()
+
     def print_stage(event: object) -> None:
         if isinstance(event, StageStarted):
             print(f"{event.text}…", flush=True)
+        bars(event)
 
     numbers = evaluate_run(args.run_dir, k=args.k, test_set=test_set, test_images=args.test_images,
                            state=JobState(on_event=print_stage))

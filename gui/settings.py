@@ -16,7 +16,7 @@ from PyQt6.QtCore import QSettings
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QMenu, QSplitter
 
-from keras_models.config import FOLDER_PREFIXES, ConfigError, TrainConfig
+from keras_models.config import AUTO_SIZED, FOLDER_PREFIXES, ConfigError, TrainConfig
 from keras_models.events import RunStarted
 
 if TYPE_CHECKING:
@@ -57,9 +57,15 @@ def _as_field_type(name: str, value: Any) -> Any:
     return value
 
 
+def default_training() -> dict[str, Any]:
+    """The window's defaults: TrainConfig's, with batch size and epochs on auto (None)."""
+    return {**TrainConfig().to_dict(), **{name: None for name in AUTO_SIZED}}
+
+
 def stored_training(store: QSettings) -> dict[str, Any]:
-    """The remembered training settings that are still valid, on top of TrainConfig's defaults."""
-    values = TrainConfig().to_dict()
+    """The remembered training settings that are still valid, on top of the window's defaults.
+    Batch size and epochs left on auto are saved as nothing, and read back as auto."""
+    values = default_training()
     for name in REMEMBERED:
         raw = store.value(f"training/{name}")
         if raw is None:
@@ -111,7 +117,7 @@ class RememberedSettings:
     def _show(self, values: dict[str, Any]) -> None:
         controls = self.window.controls
         controls.show_config(values)
-        controls.epochs.setValue(values["epochs"])  # show_config leaves epochs: a run's are its past
+        controls.epochs.setValue(values["epochs"] or 0)  # show_config leaves epochs: a run's are its past
 
     def restore(self) -> None:
         self._show(stored_training(self.store))
@@ -133,12 +139,15 @@ class RememberedSettings:
         if self.window.busy:
             return
         self.window.controls.continue_run.setChecked(False)
-        self._show(TrainConfig().to_dict())
+        self._show(default_training())
 
     def save(self) -> None:
         settings = self.window.controls.config().to_dict()
         for name in REMEMBERED:
-            self.store.setValue(f"training/{name}", settings[name])
+            if settings[name] is None:  # auto
+                self.store.remove(f"training/{name}")
+            else:
+                self.store.setValue(f"training/{name}", settings[name])
         self.store.setValue("window/geometry", self.window.saveGeometry())
         splitter = self.window.centralWidget()
         if isinstance(splitter, QSplitter):

@@ -39,9 +39,10 @@ class StudyPanel(QWidget):
         self.include_cvae.setChecked(True)
         self.include_cvae.setToolTip("Also train a conditional VAE (β = 1) on the digit labels")
         self.epochs = QSpinBox()
-        self.epochs.setRange(1, 10_000)
-        self.epochs.setValue(10)
-        self.epochs.setToolTip("Epochs each model of the study trains (1–10,000)")
+        self.epochs.setRange(0, 10_000)
+        self.epochs.setValue(0)
+        self.epochs.setSpecialValueText("auto")  # 0: enough optimizer steps for the training set (keras_models.sizing)
+        self.epochs.setToolTip("Epochs each model of the study trains (1–10,000); auto: sized to the training set")
         self.k = QSpinBox()
         self.k.setRange(1, 100_000)
         self.k.setValue(1000)
@@ -117,7 +118,11 @@ class StudyPanel(QWidget):
         figures.addWidget(self.figure)
         figures.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
+        self.estimate = QLabel("")
+        self.estimate.setWordWrap(True)
+        self.estimate.setStyleSheet("color: gray")
         layout.addLayout(settings)
+        layout.addWidget(self.estimate)
         layout.addWidget(self.progress)
         layout.addWidget(self.table)
         layout.addWidget(self.failures)
@@ -135,7 +140,7 @@ class StudyPanel(QWidget):
         address = self.address.text().strip() or None
         if self.engine.currentData() == "ray" and address is not None and not RAY_ADDRESS.match(address):
             raise ConfigError(f"the Ray address must be auto, ray://HOST:PORT or HOST:PORT, got {address!r}")
-        return {"betas": betas, "include_cvae": self.include_cvae.isChecked(), "epochs": self.epochs.value(),
+        return {"betas": betas, "include_cvae": self.include_cvae.isChecked(), "epochs": self.epochs.value() or None,
                 "k": self.k.value(), "seeds": seeds, "engine": self.engine.currentData(),
                 "address": address if self.engine.currentData() == "ray" else None}
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
-                             QHBoxLayout, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+                             QHBoxLayout, QLabel, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from gui.schedule_controls import ScheduleControls
 from keras_models.config import (ARCHITECTURES, MAX_BATCH_SIZE, MAX_BETA, MAX_EPOCHS, MAX_LATENT_DIM, MODEL_TITLES,
                                  PRECISIONS, TrainConfig)
+from keras_models.events import TrainingSized
+from keras_models.sizing import expected_size_text
 
 BETA_PRESETS = (0.1, 1, 2, 4, 10)
 DATASETS = (("MNIST", "mnist"), ("Fashion-MNIST", "fashion_mnist"), ("MNIST 5k (offline)", "mnist-5k"),
@@ -54,8 +56,16 @@ class TrainingControls(QGroupBox):
         self.arch.addItems(ARCHITECTURES)
         self.arch.setToolTip("mlp: the reference 784-300-300 network; conv: two stride-2 convolutions each way")
         self.latent_dim = self._int_box(1, MAX_LATENT_DIM, defaults.latent_dim, "Size of the latent code z")
-        self.epochs = self._int_box(1, MAX_EPOCHS, defaults.epochs, "Epochs to train (more epochs when continuing)")
-        self.batch_size = self._int_box(1, MAX_BATCH_SIZE, defaults.batch_size, "Images per gradient step")
+        # 0 shows as "auto": sized to the training set once it is loaded (keras_models.sizing).
+        self.epochs = self._int_box(0, MAX_EPOCHS, 0, "Epochs to train (more epochs when continuing); "
+                                                      "auto: enough optimizer steps for the training set's size")
+        self.batch_size = self._int_box(0, MAX_BATCH_SIZE, 0, "Images per gradient step; auto: chosen from the "
+                                                              "training set's size")
+        for box in (self.epochs, self.batch_size):
+            box.setSpecialValueText("auto")
+        self.auto_size = QLabel()
+        self.auto_size.setWordWrap(True)
+        self.auto_size.setStyleSheet("color: gray")
         self.learning_rate = QDoubleSpinBox()
         self.learning_rate.setDecimals(6)
         self.learning_rate.setRange(0.000001, 1.0)
@@ -95,6 +105,7 @@ class TrainingControls(QGroupBox):
         form.addRow("Latent size", self.latent_dim)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch_size)
+        form.addRow("", self.auto_size)
         form.addRow("Learning rate", self.learning_rate)
         form.addRow("Dataset", self.dataset)
         form.addRow("Seed", self.seed)
@@ -112,9 +123,12 @@ class TrainingControls(QGroupBox):
         layout.addLayout(buttons)
         layout.addStretch(1)
         self.model.currentIndexChanged.connect(self._update_enabled)
+        for signal in (self.epochs.valueChanged, self.batch_size.valueChanged, self.dataset.currentIndexChanged):
+            signal.connect(self._show_expected_size)
         self.training = False
         self.run_open = False
         self._update_enabled()
+        self._show_expected_size()
 
     @staticmethod
     def _int_box(low: int, high: int, value: int, tip: str) -> QSpinBox:
@@ -197,10 +211,19 @@ class TrainingControls(QGroupBox):
         self.stop_button.setEnabled(self.training)
         self.schedule.update_for(self, idle and not continuing)
 
+    def _show_expected_size(self) -> None:
+        auto = self.epochs.value() == 0 or self.batch_size.value() == 0
+        self.auto_size.setText(expected_size_text(self.dataset_name()) if auto else "")
+        self.auto_size.setVisible(auto)
+
+    def show_auto_size(self, event: TrainingSized) -> None:
+        """The size a training chose for "auto", once its data had loaded."""
+        self.auto_size.setText(f"auto chose {event.reason}")
+
     def config(self) -> TrainConfig:
         return TrainConfig(
-            model=self.model.currentData(), beta=round(self.beta.value(), 6), epochs=self.epochs.value(),
-            batch_size=self.batch_size.value(), latent_dim=self.latent_dim.value(),
+            model=self.model.currentData(), beta=round(self.beta.value(), 6), epochs=self.epochs.value() or None,
+            batch_size=self.batch_size.value() or None, latent_dim=self.latent_dim.value(),
             learning_rate=self.learning_rate.value(), dataset=self.dataset_name(), seed=self.seed.value(),
             precision=self.precision.currentText(), arch=self.arch.currentText(), **self.schedule.fields(),
             tensorboard=self.tensorboard.isChecked(),
@@ -211,7 +234,7 @@ class TrainingControls(QGroupBox):
         self.model.setCurrentIndex(max(0, self.model.findData(config["model"])))
         self.beta.setValue(config["beta"])
         self.latent_dim.setValue(config["latent_dim"])
-        self.batch_size.setValue(config["batch_size"])
+        self.batch_size.setValue(config["batch_size"] or 0)  # None: auto
         self.learning_rate.setValue(config["learning_rate"])
         self.seed.setValue(config["seed"])
         self.arch.setCurrentText(config["arch"])

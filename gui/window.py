@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QPro
 from gui.compare_panel import ComparePanel
 from gui.explorer_tabs import ClassTab, LatentTabs, TraversalTab
 from gui.keyboard import install_shortcuts
+from gui.progress_view import progress_handlers
 from gui.run_panel import RunPanel
 from gui.settings import RememberedSettings
 from gui.study_panel import StudyPanel
@@ -135,7 +136,7 @@ class MainWindow(QMainWindow):
         self._event_handlers = {RunStarted: self._on_started, BatchProgress: self._on_batch,
                                 EpochDone: self._on_epoch, StageStarted: self._on_stage,
                                 StudyRow: lambda event: self.study.add_row(event.row),
-                                StudyStarted: lambda event: None,
+                                StudyStarted: lambda event: None, **progress_handlers(self),  # and the estimate
                                 TrialFailed: lambda event: self.study.add_failure(
                                     event.key, event.group, event.beta, event.title, event.seed, event.status,
                                     event.reason),

@@ -179,11 +179,11 @@ class ModelWorker(QObject):
         self._rendered_version = -1
         self.render_if_changed()
 
-    def _load_data(self, config: TrainConfig):
+    def _load_data(self, config: TrainConfig, state: JobState | None = None):
         if self._load_data_override is not None:
             return self._load_data_override(config)
         from keras_models.data import load_dataset
-        return load_dataset(config.dataset, config.data_dir)
+        return load_dataset(config.dataset, config.data_dir, state=state)
 
     def _set_model(self, model, config: TrainConfig | None = None, data=None, run_dir: Path | None = None,
                    history: list[dict[str, float]] | None = None) -> None:
@@ -200,14 +200,17 @@ class ModelWorker(QObject):
         from keras_models.training import TrainingDiverged, TrainingSession
 
         if job.resume_dir:
+            from keras_models.sizing import default_training_size
+
             run = read_run(job.resume_dir)
             same_run = self.run_dir == run.run_dir and self.data is not None
-            session = TrainingSession.resume(job.resume_dir, int(job.settings["epochs"]),
-                                             data=self.data if same_run else self._load_data(run.config),
-                                             state=state)
+            data = self.data if same_run else self._load_data(run.config, state)
+            # Epochs on "auto" continue by as many epochs as the rule gives a new run on this data.
+            more = job.settings["epochs"] or default_training_size(len(data.train_x)).epochs
+            session = TrainingSession.resume(job.resume_dir, int(more), data=data, state=state)
         else:
             config = TrainConfig.from_dict(job.settings).validate()
-            session = TrainingSession.new(config, data=self._load_data(config), state=state)
+            session = TrainingSession.new(config, data=self._load_data(config, state), state=state)
         try:
             result = session.run()
         except TrainingDiverged as exc:
@@ -246,7 +249,7 @@ class ModelWorker(QObject):
             result = StudyResult(report_dir, [t["row"] for t in trials if t["status"] == "finished"],
                                  ended["conclusions"], ended["stopped"], trials)
         else:
-            result = run_study(config, data=self._load_data(config.training), state=state)
+            result = run_study(config, data=self._load_data(config.training, state), state=state)
         # The study trained its models in front of the user; the last one finished becomes the open model.
         if result.rows:
             last = read_run(result.report_dir / result.rows[-1]["run_dir"])

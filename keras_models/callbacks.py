@@ -1,9 +1,9 @@
-"""The one Keras callback that ends ``fit`` when a job is asked to stop."""
+"""Keras callbacks for jobs: one ends ``fit`` when a job is asked to stop, one reports its batches."""
 from __future__ import annotations
 
 import keras
 
-from keras_models.events import JobState, check_stop
+from keras_models.events import JobState, ProgressMeter, check_stop
 
 
 class StopOnRequest(keras.callbacks.Callback):
@@ -19,3 +19,17 @@ class StopOnRequest(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None) -> None:
         check_stop(self.state)
+
+
+class ReportBatches(keras.callbacks.Callback):
+    """Reports ``StageProgress`` for a ``fit`` of ``epochs`` × ``steps`` batches under ``stage``."""
+
+    def __init__(self, state: JobState | None, stage: str, epochs: int, steps: int) -> None:
+        super().__init__()
+        self.meter = ProgressMeter(state, stage, epochs * steps)
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        self.meter.advance()
+
+    def on_train_end(self, logs=None) -> None:
+        self.meter.finish()

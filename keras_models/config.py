@@ -141,6 +141,10 @@ def _positive_number(name: str, value: Any, maximum: float) -> float:
     return number
 
 
+# Settings that may be None, "auto": sized to the training set once it is loaded (keras_models.sizing).
+AUTO_SIZED = ("epochs", "batch_size")
+
+
 @dataclasses.dataclass
 class TrainConfig:
     model: str = "bvae"
@@ -180,6 +184,8 @@ class TrainConfig:
         limits = {"epochs": MAX_EPOCHS, "batch_size": MAX_BATCH_SIZE, "latent_dim": MAX_LATENT_DIM,
                   "ckpt_every": None}
         for name, maximum in limits.items():
+            if name in AUTO_SIZED and getattr(self, name) is None:
+                continue
             check_whole_number(name.replace("_", " "), getattr(self, name), maximum=maximum)
         if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
                 and 0 < self.learning_rate < 10):
@@ -214,9 +220,13 @@ class TrainConfig:
             raise ConfigError(f"choose one KL schedule, got {' and '.join(chosen)}")
         if chosen and self.capacity is None and self.beta == 0:
             raise ConfigError(f"{chosen[0]} with beta = 0 has no KL term to schedule: give beta > 0")
+        # With epochs on auto (None) what depends on them is settled when the size is chosen
+        # (keras_models.sizing.apply_training_size validates again).
         if self.kl_cycles:
             if self.kl_cycles_over is None:
                 self.kl_cycles_over = self.epochs
+            if self.kl_cycles_over is None:
+                return
             check_whole_number("epochs the KL cycles span", self.kl_cycles_over, maximum=MAX_EPOCHS)
             if 2 * self.kl_cycles > self.kl_cycles_over:
                 raise ConfigError(f"{self.kl_cycles} KL cycles need at least {2 * self.kl_cycles} epochs "
@@ -236,9 +246,10 @@ class TrainConfig:
             raise ConfigError(f"capacity control weighs |KL - C| by gamma, not beta: leave beta at 1, "
                               f"got beta = {self.beta:g}")
         self.capacity = _positive_number("capacity (C_max, nats)", self.capacity, MAX_CAPACITY)
-        if self.capacity_epochs is None:  # C_max for the second half: the model settles at its full capacity
-            self.capacity_epochs = max(1, self.epochs // 2)
-        check_whole_number("capacity epochs", self.capacity_epochs, maximum=self.epochs)
+        if self.capacity_epochs is None and self.epochs is not None:
+            self.capacity_epochs = max(1, self.epochs // 2)  # C_max for the second half: the model settles there
+        if self.capacity_epochs is not None:
+            check_whole_number("capacity epochs", self.capacity_epochs, maximum=self.epochs)
         self.gamma = _positive_number("gamma", DEFAULT_GAMMA if self.gamma is None else self.gamma, MAX_GAMMA)
 
     @property

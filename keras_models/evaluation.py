@@ -25,7 +25,7 @@ import tensorflow as tf
 from keras_models import classifier as digit_classifier
 from keras_models import losses
 from keras_models.config import ACTIVE_UNIT_THRESHOLD
-from keras_models.events import JobState, check_stop
+from keras_models.events import JobState, ProgressMeter, check_stop
 from keras_models.data import binarize_fixed
 from keras_models.models import EVAL_SEED, NUM_CLASSES, VAE
 
@@ -150,6 +150,8 @@ def likelihood_bounds(model: VAE, images: np.ndarray, labels: np.ndarray | None 
     samples_per_call = max(1, min(k, DECODER_ROWS // batch_images))
     chunk_terms = _chunk_function(model)
     log_mean_weight, log_weight_sum, rec_sum, kl = np.empty(n), np.zeros(n), np.zeros(n), np.empty(n)
+    meter = ProgressMeter(state, f"IWAE bound (k = {k:,}) on {n:,} images",
+                          math.ceil(n / batch_images) * math.ceil(k / samples_per_call))
     call = 0  # each call draws from its own stateless stream [seed, call]
     for start in range(0, n, batch_images):
         stop = min(start + batch_images, n)
@@ -161,6 +163,7 @@ def likelihood_bounds(model: VAE, images: np.ndarray, labels: np.ndarray | None 
             chunk_lse, chunk_sum, chunk_rec, chunk_kl = chunk_terms(
                 x_batch, y_batch, tf.constant(chunk, tf.int32), tf.constant([seed, call], tf.int32))
             call += 1
+            meter.update(call)
             lse = np.logaddexp(lse, chunk_lse.numpy())
             log_weight_sum[start:stop] += chunk_sum.numpy()
             rec_sum[start:stop] += chunk_rec.numpy()
@@ -274,10 +277,18 @@ def evaluate(model: VAE, val_images: np.ndarray, val_labels: np.ndarray, k: int 
         n_samples = len(val_images) if n_samples is None else n_samples
         sample_labels = np.arange(n_samples) % NUM_CLASSES if model.conditional else None
         check_stop(state)
+        # Four steps of about equal cost at MNIST sizes: sampling, the two feature passes, the distance.
+        meter = ProgressMeter(state, f"Fréchet distance on {n_samples:,} samples", 4)
         generated = model.sample(n_samples, sample_labels, seed=seed + 2)
+        meter.advance()
+        generated_features = digit_classifier.features(classifier, generated)
+        meter.advance()
+        check_stop(state)
+        test_features = digit_classifier.features(classifier, val_images)
+        meter.advance()
         result["protocol"]["generated"] = n_samples
-        result["frechet_distance"] = frechet_distance(digit_classifier.features(classifier, generated),
-                                                      digit_classifier.features(classifier, val_images))
+        result["frechet_distance"] = frechet_distance(generated_features, test_features)
+        meter.finish()
         result["classifier_accuracy"] = classifier.test_accuracy
         if model.conditional:
             predicted = digit_classifier.predict(classifier, generated)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from typing import Any, Callable, Union
 
 import numpy as np
@@ -76,6 +77,38 @@ class StageStarted:
 
 
 @dataclasses.dataclass(frozen=True)
+class StageProgress:
+    """How far a long step inside a job has got: ``done`` of ``total`` units (batches, decoder
+    calls, sprites…), and the seconds it still needs at the pace so far (None before any unit
+    is done). The last event of a step has ``done == total``."""
+
+    stage: str
+    done: int
+    total: int
+    eta_s: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSized:
+    """Batch size and epochs were chosen from the training set's size (the settings asked for
+    "auto"); ``reason`` says so in one line, e.g. "batch 100, 20 epochs: …"."""
+
+    batch_size: int
+    epochs: int
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyEstimate:
+    """Before a study's first trial: how long it should take, in all and stage by stage
+    (``stages``: (name, seconds) pairs), and ``text`` saying so in one line."""
+
+    text: str
+    total_s: float
+    stages: list[tuple[str, float]]
+
+
+@dataclasses.dataclass(frozen=True)
 class StudyStarted:
     """A study's folder exists and its trials are about to run (``finished`` of them had already
     finished before a resume)."""
@@ -130,8 +163,8 @@ class Notice:
     text: str
 
 
-Event = Union[RunStarted, BatchProgress, EpochDone, StageStarted, StudyStarted, StudyRow, TrialFailed, StudyFigure,
-              EvaluationDone, Notice]
+Event = Union[RunStarted, BatchProgress, EpochDone, StageStarted, StageProgress, TrainingSized, StudyEstimate,
+              StudyStarted, StudyRow, TrialFailed, StudyFigure, EvaluationDone, Notice]
 
 
 class JobState:
@@ -176,3 +209,43 @@ def check_stop(state: JobState | None) -> None:
     """``state.check_stop()`` for code that may run without a job (``state`` None)."""
     if state is not None:
         state.check_stop()
+
+
+# A step's progress is reported at most this often (and always at its first and last unit):
+# the window redraws its status bar for each event, and a terminal bar gains nothing faster.
+PROGRESS_INTERVAL_S = 0.25
+
+
+class ProgressMeter:
+    """Reports ``StageProgress`` for one step of ``total`` units on ``state`` (nothing when
+    ``state`` is None), with the time left extrapolated from the pace so far."""
+
+    def __init__(self, state: JobState | None, stage: str, total: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.state, self.stage, self.total = state, stage, max(int(total), 1)
+        self.done = 0
+        self._clock = clock
+        self._start = clock()
+        self._last = -float("inf")
+        self._send(force=True)
+
+    def advance(self, units: int = 1) -> None:
+        self.update(self.done + units)
+
+    def update(self, done: int) -> None:
+        self.done = min(int(done), self.total)
+        self._send(force=self.done == self.total)
+
+    def finish(self) -> None:
+        if self.done < self.total:
+            self.update(self.total)
+
+    def _send(self, force: bool) -> None:
+        if self.state is None:
+            return
+        now = self._clock()
+        if not force and now - self._last < PROGRESS_INTERVAL_S:
+            return
+        self._last = now
+        eta = (now - self._start) / self.done * (self.total - self.done) if self.done else None
+        self.state.report(StageProgress(self.stage, self.done, self.total, eta))

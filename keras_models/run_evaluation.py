@@ -62,7 +62,7 @@ def evaluate_run(run_dir: str | Path, k: int = DEFAULT_K, test_set: tuple[np.nda
         model = load_model_file(run.run_dir / MODEL_FILE)
     if data is None:
         state.report(StageStarted(f"loading {run.config.dataset}", 0.0))
-        data = load_dataset(run.config.dataset, run.config.data_dir)
+        data = load_dataset(run.config.dataset, run.config.data_dir, state=state)
     data = measurement_split(data, test_set, test_images)
     state.report(StageStarted("training the evaluation classifier (cached after the first time)", 0.05))
     clf = digit_classifier.load_or_train_classifier(data, cache_dir=classifier_cache, state=state)

@@ -25,7 +25,7 @@ from keras_models.callbacks import StopOnRequest
 from keras_models.config import (DEFAULT_CLASSES, MAX_EPOCHS, TrainConfig, check_dataset_name, check_whole_number,
                                  default_traverse_dim)
 from keras_models.data import DataSplit, binarize_fixed, check_training_data, load_dataset, make_pipeline
-from keras_models.events import BatchProgress, EpochDone, JobState, RunStarted, Stopped
+from keras_models.events import BatchProgress, EpochDone, JobState, RunStarted, Stopped, TrainingSized
 from keras_models.files import (CONFIG_FILE, GRIDS_DIR, METRICS_FILE, MODEL_FILE, STATE_FILE, atomic_path,
                                 write_text_atomic)
 from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
@@ -33,6 +33,7 @@ from keras_models.files import (DiskFull, RunError, check_model_file, clear_stal
                                 is_disk_full, read_run)
 from keras_models.memory import gradients_released
 from keras_models.schedules import SCHEDULE_COLUMNS
+from keras_models.sizing import apply_training_size
 from keras_models.tensorboard import RunTensorBoard
 from keras_models.views import epoch_pictures
 
@@ -226,6 +227,9 @@ class TrainingSession:
         if data is None:
             data = load_dataset(config.dataset, config.data_dir)
         check_training_data(config, data)
+        sized = apply_training_size(config, len(data.train_x))
+        if sized is not None:
+            (kwargs.get("state") or JobState()).report(TrainingSized(sized.batch_size, sized.epochs, sized.reason))
         model = build_model(config, data.image_shape)
         if run_dir is None:
             run_dir = create_run_dir(config.out, config.run_name())

@@ -25,6 +25,7 @@ from keras_models.data.idx import load_idx_folder, load_idx_test_set, read_idx
 from keras_models.data.offline import load_mnist_5k
 from keras_models.data.pipeline import make_pipeline
 from keras_models.data.tfds_sets import load_dsprites, load_tfds
+from keras_models.events import JobState, ProgressMeter
 
 __all__ = [
     "OFFLINE_SET", "DataError", "DatasetUnavailable", "DataSplit", "binarize_fixed", "check_images", "to_images",
@@ -41,12 +42,14 @@ def load_dataset(
     fallback: bool = True,
     network_timeout: float = 5.0,
     notify: Callable[[str], None] | None = None,
+    state: JobState | None = None,
 ) -> DataSplit:
     """Load a data set by the name the CLI and the window use.
 
     With ``fallback`` an unreachable download switches to an offline set (the
     rendered look-alike ``shapes`` for dsprites, else mnist-5k) and the
-    returned split carries a notice saying so (also passed to ``notify``).
+    returned split carries a notice saying so (also passed to ``notify``). Steps that take
+    a while (a download, the first rendering of ``shapes``) report ``StageProgress`` on ``state``.
     """
     # Sources are called through their modules, so a test that replaces one
     # (shapes.load_shapes_split, say) replaces it here too.
@@ -54,20 +57,28 @@ def load_dataset(
     if name == OFFLINE_SET:
         return offline.load_mnist_5k()
     if name == "shapes":
-        return shapes.load_shapes_split()
+        return shapes.load_shapes_split(state=state)
     if name.startswith("idx:"):
         return idx.load_idx_folder(name[4:])
     if name.startswith("folder:"):
         return folder.load_image_folder(name[len("folder:"):])
+    # One unit: tensorflow-datasets shows no progress of its own through here, but the step is
+    # named (with the wait the network check can take) instead of a silent pause.
+    meter = ProgressMeter(state, f"loading {name} (downloading it if needed; offline, {network_timeout:g} s "
+                                 f"until the offline set)", 1)
     try:
         if name == "dsprites":
-            return tfds_sets.load_dsprites(data_dir, network_timeout=network_timeout)
-        return tfds_sets.load_tfds(name, data_dir, network_timeout)
+            split = tfds_sets.load_dsprites(data_dir, network_timeout=network_timeout)
+        else:
+            split = tfds_sets.load_tfds(name, data_dir, network_timeout)
+        meter.finish()
+        return split
     except DatasetUnavailable as exc:
+        meter.finish()
         if not fallback:
             raise
         offline_name = "shapes" if name == "dsprites" else OFFLINE_SET
-        split = load_dataset(offline_name)
+        split = load_dataset(offline_name, state=state)
         split.notice = f"{exc}; using the offline {offline_name} set instead ({split.describe()})"
         if notify is not None:
             notify(split.notice)
@@ -93,7 +104,7 @@ def check_training_data(config: TrainConfig, data: DataSplit, label_use: str | N
         raise DataError(f"{data.name}: {exc}") from None
     # Refused rather than clipped: the run folder records the batch size it was given,
     # and a silently smaller one would make that record and every comparison with it wrong.
-    if config.batch_size > len(data.train_x):
+    if config.batch_size is not None and config.batch_size > len(data.train_x):
         raise ConfigError(f"batch size {config.batch_size:,} is larger than the {len(data.train_x):,} training "
                           f"images of {data.name}: choose at most {len(data.train_x):,}")
     if label_use is None and config.conditional:

@@ -29,6 +29,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from keras_models.data.base import DataSplit, to_images
+from keras_models.events import JobState, ProgressMeter
 from keras_models.files import atomic_path, cache_home
 
 factor_names = ("shape", "scale", "orientation", "x_position", "y_position")
@@ -266,7 +267,8 @@ def _load_cached(path: Path, size: int) -> np.ndarray | None:
     return images
 
 
-def build_shapes(size: int = 28, cache_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+def build_shapes(size: int = 28, cache_dir: str | Path | None = None,
+                 state: JobState | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All 737,280 images, uint8 ``(N, size, size)`` memory-mapped from the cache, and their
     factor indices, int32 ``(N, 5)`` (columns as ``factor_names``).
 
@@ -282,10 +284,13 @@ def build_shapes(size: int = 28, cache_dir: str | Path | None = None) -> tuple[n
         with atomic_path(path) as tmp:
             out = np.lib.format.open_memmap(tmp, mode="w+", dtype="uint8", shape=(NUM_IMAGES, size, size))
             block = factor_sizes[3] * factor_sizes[4]
+            sprites = _sprite_bank().reshape(-1, SPRITE_SIDE, SPRITE_SIDE)
+            meter = ProgressMeter(state, f"rendering the shapes at {size}×{size} (the first time only)", len(sprites))
             with _one_blas_thread():
-                for sprite_index, sprite in enumerate(_sprite_bank().reshape(-1, SPRITE_SIDE, SPRITE_SIDE)):
+                for sprite_index, sprite in enumerate(sprites):
                     start = sprite_index * block
                     out[start:start + block] = _render_block(sprite, size).reshape(block, size, size)
+                    meter.advance()
             out.flush()
             del out
         images = np.load(path, mmap_mode="r")
@@ -320,8 +325,8 @@ def split_with_factors(name: str, images: np.ndarray, factors: np.ndarray, names
 
 
 def load_shapes_split(size: int = 28, train_fraction: float = 0.9, max_images: int | None = None,
-                      seed: int = 0, cache_dir: str | Path | None = None) -> DataSplit:
+                      seed: int = 0, cache_dir: str | Path | None = None, state: JobState | None = None) -> DataSplit:
     """The shapes set as a ``DataSplit`` of float32 images ``(n, size, size, 1)`` in [0, 1],
     shape indices as labels and the factor matrices attached (see ``split_with_factors``)."""
-    images, factors = build_shapes(size, cache_dir)
+    images, factors = build_shapes(size, cache_dir, state)
     return split_with_factors("shapes", images, factors, factor_names, train_fraction, max_images, seed)

@@ -34,8 +34,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     study = commands.add_parser("study", help="train a β family once per seed, measure it and write a report")
     study.add_argument("--betas", nargs="+", default=["0.1", "1", "10"], help="β values (default 0.1 1 10)")
     study.add_argument("--no-cvae", action="store_true", help="leave the conditional VAE out")
-    study.add_argument("-e", "--epochs", type=int, default=10)
-    study.add_argument("-bs", "--batch-size", type=int, default=1000)
+    study.add_argument("-e", "--epochs", type=int, help="default: sized to the training set (10 on MNIST)")
+    study.add_argument("-bs", "--batch-size", type=int, help="default: sized to the training set (1000 on MNIST)")
     study.add_argument("--latent-dim", type=int, default=10)
     study.add_argument("-l", "--learning-rate", type=float, default=1e-3)
     study.add_argument("--dataset", default="mnist", help="as for train; shapes adds MIG, DCI and FactorVAE")
@@ -48,7 +48,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     study.add_argument("--seeds", type=int, nargs="+",
                        help="train every model once per seed, e.g. --seeds 0 1 2 (default: --seed)")
     study.add_argument("-k", "--k", type=int, default=1000, help="importance samples for the NLL (default 1000)")
-    study.add_argument("--test-images", type=int, help="measure on the first N test images (default all)")
+    study.add_argument("--test-images", type=_test_images,
+                       help="measure on the first N test images, or all (default all; 10000 on shapes and dsprites)")
     study.add_argument("--traverse-dim", type=int, help="latent dimension to traverse (default 6, or the last)")
     study.add_argument("--classes", type=int, nargs="+", default=list(DEFAULT_CLASSES))
     study.add_argument("--out", default="reports", help="folder that receives the study folder")
@@ -71,6 +72,15 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
                             "from their last checkpoint")
     add_schedule_flags(study, study=True)
     return study
+
+
+def _test_images(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number or all, got {text!r}") from None
 
 
 def _check_writable(flag: str, folder: str) -> None:
@@ -123,7 +133,8 @@ def study_config(args: argparse.Namespace) -> "StudyConfig":
                            arch=args.arch, precision=args.precision, seed=args.seed,
                            tensorboard=args.tensorboard)
     config = StudyConfig(training=training, betas=tuple(args.betas), include_cvae=not args.no_cvae, k=args.k,
-                         traverse_dim=args.traverse_dim, classes=tuple(args.classes), test_images=args.test_images,
+                         traverse_dim=args.traverse_dim, classes=tuple(args.classes),
+                         test_images="auto" if args.test_images is None else args.test_images,
                          out=args.out, seeds=None if args.seeds is None else tuple(args.seeds),
                          test_idx=args.test_idx,
                          **{name: getattr(args, name) for name in SCHEDULE_FLAGS if getattr(args, name) is not None}
@@ -135,10 +146,14 @@ def study_config(args: argparse.Namespace) -> "StudyConfig":
 
 
 def _printer(event: Any) -> None:
-    from keras_models.events import StageStarted, StudyRow, StudyStarted, TrialFailed
+    from keras_models.events import StageStarted, StudyEstimate, StudyRow, StudyStarted, TrainingSized, TrialFailed
 
     # Keras prints each epoch of a local trial itself (verbose=2); the study adds its steps and each trial's numbers.
-    if isinstance(event, StudyStarted):
+    if isinstance(event, TrainingSized):
+        print(f"sized to the data: {event.reason} (-bs and -e choose them)", flush=True)
+    elif isinstance(event, StudyEstimate):
+        print(event.text, flush=True)
+    elif isinstance(event, StudyStarted):
         before = f", {event.finished} finished before and kept" if event.finished else ""
         print(f"study folder {event.report_dir}: {event.trials} trials on the {event.engine} engine{before} "
               f"(if interrupted: --resume {event.report_dir})", flush=True)
@@ -157,7 +172,7 @@ def _defaults() -> argparse.ArgumentParser:
     return add_parser(argparse.ArgumentParser().add_subparsers())
 
 
-def _check_data(config: "StudyConfig") -> None:
+def _check_data(config: "StudyConfig", state: Any = None) -> None:
     """Refuse data that cannot train now, in one line: sets that need no TensorFlow (idx:, the
     offline set) are checked before it loads; tensorflow-datasets sets are loaded by the study."""
     from keras_models.data import CLASSIFIER_LABEL_USE, check_training_data, load_dataset
@@ -165,7 +180,8 @@ def _check_data(config: "StudyConfig") -> None:
 
     training = config.training
     if training.dataset not in TFDS_HOSTS:
-        check_training_data(training, load_dataset(training.dataset, training.data_dir), CLASSIFIER_LABEL_USE)
+        check_training_data(training, load_dataset(training.dataset, training.data_dir, state=state),
+                            CLASSIFIER_LABEL_USE)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -181,10 +197,18 @@ def run(args: argparse.Namespace) -> int:
         ignored = [f"--{name.replace('_', '-')}" for name in SETTINGS if getattr(args, name) != defaults.get_default(name)]
         if ignored:
             print(f"note: --resume uses the study's saved settings; ignoring {', '.join(ignored)}", file=sys.stderr)
-    else:
+    from keras_models.progress_bars import TerminalProgress
+
+    bars = TerminalProgress()  # the long steps' progress bars; _printer prints the rest
+
+    def show(event: Any) -> None:
+        bars(event)
+        _printer(event)
+
+    state = JobState(on_event=show)
+    if not args.resume:
         config = study_config(args)
-        _check_data(config)
-    state = JobState(on_event=_printer)
+        _check_data(config, state)
 
     def stop(signum: int, frame: Any) -> None:
         print("stopping: the trials in progress end after their current batch (Ctrl+C again quits at once)",

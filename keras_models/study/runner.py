@@ -12,6 +12,7 @@ kept as they are, the others continue from their checkpoints.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from keras_models.data import CLASSIFIER_LABEL_USE, DataSplit, check_training_data, load_dataset, load_idx_test_set
-from keras_models.events import (Event, JobState, Notice, StageStarted, Stopped, StudyFigure, StudyRow,
-                                 StudyStarted, TrialFailed)
+from keras_models.events import (Event, JobState, Notice, StageStarted, Stopped, StudyEstimate, StudyFigure, StudyRow,
+                                 StudyStarted, TrainingSized, TrialFailed)
+from keras_models.sizing import apply_training_size
 from keras_models.study.config import StudyConfig
 from keras_models.study.engines import Engine, LocalEngine, StudyPlan, local_fraction
 from keras_models.study.ledger import FINISHED, PENDING, STOPPED, StudyState, append_progress
@@ -90,7 +92,7 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
     config = study.config if study is not None else config.validate()
     explicit = data is not None or test_set is not None  # trials elsewhere are sent the split
     if data is None:
-        data = load_dataset(config.training.dataset, config.training.data_dir)
+        data = load_dataset(config.training.dataset, config.training.data_dir, state=outer)
     if test_set is None and config.test_idx:
         test_set = load_idx_test_set(config.test_idx)
     from keras_models.run_evaluation import measurement_split  # with TensorFlow
@@ -99,6 +101,12 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
     # train, leave nothing behind.
     data = measurement_split(check_training_data(config.training, data, CLASSIFIER_LABEL_USE), test_set,
                              config.test_images)
+    sized = apply_training_size(config.training, len(data.train_x))
+    if sized is not None:
+        check_training_data(config.training, data)
+        outer.report(TrainingSized(sized.batch_size, sized.epochs, sized.reason))
+    trials = len(study.unfinished()) if study is not None else len(config.entries())
+    outer.report(study_estimate(config, data, trials, classifier_cache))
     engine.open()
     try:
         if study is None:
@@ -108,6 +116,33 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
                       _Logged(outer))
     finally:
         engine.close()
+
+
+def study_estimate(config: StudyConfig, data: DataSplit, trials: int,
+                   classifier_cache: str | Path | None = None) -> StudyEstimate:
+    """The study's expected time, stage by stage, from this machine's measured throughput (a few
+    seconds of timed steps the first time, cached after)."""
+    from keras_models import classifier as digit_classifier
+    from keras_models.study.estimate import NOMINAL, PROBE_ABOVE_S, StudyWork, estimate_study, estimate_text
+    from keras_models.study.probe import machine_throughput
+
+    n = len(data.train_x)
+    folder = Path(classifier_cache) if classifier_cache else digit_classifier.default_cache_dir()
+    try:
+        info = json.loads((folder / f"{digit_classifier.file_safe(data.name)}.json").read_text(encoding="utf-8"))
+        cached = info.get("train_images") == n and info.get("test_images") == len(data.val_x)
+    except (OSError, ValueError, AttributeError):
+        cached = False
+    classifier_images = 0 if cached else digit_classifier.training_images(n) * digit_classifier.default_epochs(n)
+    work = StudyWork(trials=trials, epochs=config.training.epochs, train_images=n,
+                     validation_images=len(data.val_x), test_images=len(data.val_x), k=config.k,
+                     classifier_images=classifier_images, factors=data.val_factors is not None)
+    speed = NOMINAL
+    # The probe costs a few seconds: not worth it for a study that takes a minute anyway.
+    if sum(seconds for _, seconds in estimate_study(work, NOMINAL)) > PROBE_ABOVE_S:
+        speed = machine_throughput(config.training, data.image_shape)
+    stages = estimate_study(work, speed)
+    return StudyEstimate(estimate_text(stages, speed), sum(seconds for _, seconds in stages), stages)
 
 
 def plan_study(config: StudyConfig) -> Path:

@@ -17,7 +17,7 @@ import numpy as np
 from keras_models import classifier as digit_classifier
 from keras_models import evaluation
 from keras_models.data import DataSplit
-from keras_models.events import JobState, StageStarted, Stopped
+from keras_models.events import JobState, ProgressMeter, StageStarted, Stopped, check_stop
 from keras_models.files import MODEL_FILE, STATE_FILE, atomic_path, read_run
 from keras_models.models import EVAL_SEED, VAE
 from keras_models.study.config import StudyConfig
@@ -27,23 +27,31 @@ from keras_models.training import TrainingSession, load_model_file
 DISENTANGLEMENT_IMAGES = 10_000
 
 
-def disentanglement_numbers(model: VAE, data: DataSplit) -> dict[str, float]:
+def disentanglement_numbers(model: VAE, data: DataSplit, state: JobState | None = None) -> dict[str, float]:
     """MIG, DCI and the FactorVAE score of the model's mean codes, on a data set with known factors."""
     from keras_models import disentanglement
 
     n = DISENTANGLEMENT_IMAGES
+    # Steps: the two encodings, MIG, DCI (the boosted trees: most of the time), the FactorVAE score.
+    meter = ProgressMeter(state, "MIG, DCI and FactorVAE scores", 5)
 
     def codes(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        return model.encode(images[:n], labels[:n] if model.conditional else None)[0]
+        encoded = model.encode(images[:n], labels[:n] if model.conditional else None)[0]
+        meter.advance()
+        return encoded
 
     test_codes, test_factors = codes(data.val_x, data.val_y), data.val_factors[:n]
-    dci = disentanglement.dci(codes(data.train_x, data.train_y), data.train_factors[:n], test_codes, test_factors)
-    return {
-        "mig": float(disentanglement.mig(test_codes, test_factors)["score"]),
-        "dci_disentanglement": float(dci["disentanglement"]),
-        "dci_completeness": float(dci["completeness"]),
-        "factor_vae": float(disentanglement.factor_vae_score_from_codes(test_codes, test_factors)["score"]),
-    }
+    train_codes = codes(data.train_x, data.train_y)
+    mig = float(disentanglement.mig(test_codes, test_factors)["score"])
+    meter.advance()
+    check_stop(state)
+    dci = disentanglement.dci(train_codes, data.train_factors[:n], test_codes, test_factors)
+    meter.advance()
+    check_stop(state)
+    factor_vae = float(disentanglement.factor_vae_score_from_codes(test_codes, test_factors)["score"])
+    meter.finish()
+    return {"mig": mig, "dci_disentanglement": float(dci["disentanglement"]),
+            "dci_completeness": float(dci["completeness"]), "factor_vae": factor_vae}
 
 
 def limit_threads(count: int | None) -> int:
@@ -170,7 +178,7 @@ def run_trial(config: StudyConfig, entry: dict[str, Any], data: DataSplit,
                                    classifier=classifier, state=state)
     if data.val_factors is not None:
         state.report(StageStarted(f"measuring the disentanglement of {name}", fraction(2)))
-        measured.update(disentanglement_numbers(session.model, data))
+        measured.update(disentanglement_numbers(session.model, data, state))
     row = {**entry, **{k: v for k, v in measured.items() if k not in ("protocol", "latent_variance")},
            "k": config.k, "binarisation": measured["protocol"]["binarisation"],
            "test_images": measured["protocol"]["images"], "epochs": config.training.epochs,

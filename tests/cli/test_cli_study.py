@@ -73,7 +73,9 @@ def test_a_tiny_study_prints_its_steps_and_writes_its_report(study_args, tmp_pat
     assert status == 0, stderr
     (report,) = (tmp_path / "reports").iterdir()
     lines = stdout.splitlines()
-    assert lines[0] == f"study folder {report}: 2 trials on the local engine (if interrupted: --resume {report})"
+    # The estimate comes first, before anything is written.
+    assert lines[0].startswith("estimated time about ") and "training 2 models" in lines[0]
+    assert lines[1] == f"study folder {report}: 2 trials on the local engine (if interrupted: --resume {report})"
     stages = [line for line in lines if line.startswith("[")]
     assert stages == ["[  0%] training the evaluation classifier (cached after the first time)",
                       "[ 17%] training VAE (β = 1), seed 0 (1 of 2)",

@@ -60,8 +60,9 @@ def test_bad_stored_values_are_ignored(new_window, tmp_path):
     store.setValue("runs/recent", 12)
     store.sync()
     win = new_window()
-    # Only the model and the seed were good; β = 4 is refused for the VAE, which has β = 1.
-    assert win.controls.config().to_dict() == {**TrainConfig(model="vae", seed=5).to_dict()}
+    # Only the model and the seed were good; β = 4 is refused for the VAE, which has β = 1. Batch size
+    # and epochs stay on auto (None), the window's default.
+    assert win.controls.config().to_dict() == TrainConfig(model="vae", seed=5, epochs=None, batch_size=None).to_dict()
     assert win.remembered.recent() == []
 
 
@@ -77,7 +78,7 @@ def test_restore_defaults_puts_back_every_control(new_window, tmp_path):
     chosen_settings(win.controls)
     win.controls.set_folder("idx", str(tmp_path))
     win.remembered.restore_action.trigger()
-    assert win.controls.config().to_dict() == TrainConfig().to_dict()
+    assert win.controls.config().to_dict() == TrainConfig(epochs=None, batch_size=None).to_dict()
 
 
 def test_open_recent_lists_the_last_runs_and_opens_them(new_window, tmp_path, monkeypatch):

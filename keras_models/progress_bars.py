@@ -1,0 +1,41 @@
+"""Progress bars on the terminal for the ``StageProgress`` events of a job (tqdm).
+
+The command line hands ``TerminalProgress`` to a ``JobState`` as (part of) its event
+handler; the window shows the same events in its status bar instead.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from keras_models.events import StageProgress
+
+
+class TerminalProgress:
+    """One tqdm bar per step: a step's bar is closed when it reaches its total or when
+    another step reports. Other events are ignored."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+        self._bar: Any = None
+        self._stage: str | None = None
+
+    def __call__(self, event: object) -> None:
+        if not isinstance(event, StageProgress):
+            return
+        if event.stage != self._stage or self._bar is None:
+            self.close()
+            self._stage = event.stage
+            self._bar = tqdm(total=event.total, desc=event.stage, file=self.stream or sys.stderr,
+                             leave=True, dynamic_ncols=True, mininterval=0.5)
+        if event.done > self._bar.n:
+            self._bar.update(event.done - self._bar.n)
+        if event.done >= event.total:
+            self.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._bar, self._stage = None, None

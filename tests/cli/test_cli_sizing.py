@@ -1,0 +1,35 @@
+"""Batch size and epochs on the command line: not given, they are left to the sizing rule
+(None until the data loads); given, they keep their meaning. Parsing and settings only."""
+import pytest
+
+from keras_models.study import cli as study_cli
+from main import build_parser
+from tests.helpers import assert_bad_input, run_main
+
+
+def test_train_leaves_what_is_not_given_to_the_rule():
+    args = build_parser().parse_args(["train"])
+    assert args.epochs is None and args.batch_size is None
+    args = build_parser().parse_args(["train", "-e", "5", "-bs", "200"])
+    assert (args.epochs, args.batch_size) == (5, 200)
+
+
+@pytest.mark.parametrize("flags, epochs, batch", [([], None, None), (["-e", "3"], 3, None),
+                                                  (["-bs", "50"], None, 50), (["-e", "3", "-bs", "50"], 3, 50)])
+def test_study_settings(tmp_path, flags, epochs, batch):
+    args = build_parser().parse_args(["study", "--out", str(tmp_path), *flags])
+    config = study_cli.study_config(args)
+    assert (config.training.epochs, config.training.batch_size) == (epochs, batch)
+    assert config.test_images is None  # MNIST: every test image
+
+
+@pytest.mark.parametrize("flags, measured", [([], 10_000), (["--test-images", "all"], None),
+                                             (["--test-images", "2000"], 2000)])
+def test_study_test_images_on_shapes(tmp_path, flags, measured):
+    args = build_parser().parse_args(["study", "--dataset", "shapes", "--out", str(tmp_path), *flags])
+    assert study_cli.study_config(args).test_images == measured
+
+
+def test_study_test_images_that_are_neither_a_number_nor_all(tmp_path):
+    status, stdout, stderr = run_main(["study", "--out", tmp_path, "--test-images", "many"])
+    assert_bad_input(status, stdout, stderr, "--test-images", "must be a whole number or all, got 'many'")
