@@ -18,7 +18,7 @@ def test_load_dataset_dispatches_by_name(tmp_path):
 def test_load_dataset_shapes_and_dsprites_are_known_names(monkeypatch):
     assert check_dataset_name("shapes") == "shapes" and check_dataset_name("dsprites") == "dsprites"
     calls = []
-    monkeypatch.setattr(shapes, "load_shapes_split", lambda: calls.append("shapes") or "the shapes split")
+    monkeypatch.setattr(shapes, "load_shapes_split", lambda state=None: calls.append("shapes") or "the shapes split")
     assert load_dataset("shapes") == "the shapes split" and calls == ["shapes"]
 
 
@@ -36,7 +36,7 @@ def test_offline_fallback_to_mnist_5k(tmp_path, no_network):
 
 
 def test_dsprites_offline_falls_back_to_shapes(tmp_path, no_network, monkeypatch, tiny_split):
-    monkeypatch.setattr(shapes, "load_shapes_split", lambda: tiny_split)
+    monkeypatch.setattr(shapes, "load_shapes_split", lambda state=None: tiny_split)
     notices = []
     split = load_dataset("dsprites", data_dir=str(tmp_path), notify=notices.append)
     assert split is tiny_split
