@@ -6,20 +6,17 @@ import contextlib
 import os
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from keras_models.config import DEFAULT_CLASSES
+from keras_models.startup import import_tensorflow_quietly
 from keras_models.schedule_flags import add_schedule_flags
 from keras_models.study import cli as study_cli
 
 if TYPE_CHECKING:
     from keras_models.events import JobState
-
-# Keep TensorFlow's log lines out of the terminal once it runs; real errors still show.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -88,33 +85,6 @@ def _check_writable(folder: str) -> None:
         raise ValueError(f"cannot write to output folder {folder}")
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with file descriptor 2 sent to a temporary file.
-
-    Its C++ libraries log oneDNN and CUDA lines through absl before absl is set up,
-    when TF_CPP_MIN_LOG_LEVEL does not apply yet, and the CUDA probe of the first
-    device look-up logs an error on machines without a GPU driver; nothing else
-    silences them. What they wrote is shown only if the import fails.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow
-            tensorflow.config.list_physical_devices()
-        except BaseException:
-            os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 @contextlib.contextmanager
 def _ctrl_c_stops(state: JobState) -> Iterator[None]:
     """For the block, a first Ctrl-C asks ``state`` to stop after the batch in progress, as the
@@ -172,13 +142,13 @@ def _train(args: argparse.Namespace) -> int:
         config = TrainConfig(**{"epochs": None, "batch_size": None, **settings}).validate()
         _check_writable(config.out)
     if config.dataset in TFDS_HOSTS:  # tensorflow-datasets imports TensorFlow
-        _import_tensorflow_quietly()
+        import_tensorflow_quietly()
     state = JobState(on_event=_terminal_events())
     # A resume continues on the data it trained on or not at all: no offline stand-in.
     data = check_training_data(config, load_dataset(config.dataset, config.data_dir, fallback=not args.resume,
                                                     state=state))
 
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     from keras_models.formatting import summary_line
     from keras_models.training import TrainingDiverged, TrainingSession
 
@@ -227,7 +197,7 @@ def _grids(args: argparse.Namespace) -> int:
     except ValueError:
         raise ValueError(f"cannot write grids to {out}: not a folder that can be written") from None
 
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     from keras_models import grids
     from keras_models.data import load_dataset
     from keras_models.training import load_model_file
@@ -258,7 +228,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     check_whole_number("k (importance samples)", args.k)
     check_test_images(args.test_images)
     test_set = load_idx_test_set(args.test_idx) if args.test_idx else None
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     from keras_models.formatting import evaluation_lines
     from keras_models.run_evaluation import evaluate_run
 

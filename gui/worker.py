@@ -323,6 +323,9 @@ class ModelWorker(QObject):
 
 def _import_core(errors: list[BaseException]) -> None:
     try:
+        from keras_models.startup import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
         import keras_models.training  # noqa: F401  (the heavy import: TensorFlow and Keras)
     except Exception as exc:  # a broken installation must not kill the window
         errors.append(exc)

@@ -216,6 +216,9 @@ def run(args: argparse.Namespace) -> int:
         state.request_stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    from keras_models.startup import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from keras_models.study.engines import make_engine  # Ray, for --engine ray: after every check above
     from keras_models.study.runner import run_study  # TensorFlow
 

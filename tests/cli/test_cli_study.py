@@ -68,9 +68,14 @@ def test_resume_refuses_a_folder_that_is_not_a_study(tmp_path):
 
 
 @pytest.mark.usefixtures("quick_idx_classifier")
-def test_a_tiny_study_prints_its_steps_and_writes_its_report(study_args, tmp_path):
+def test_a_tiny_study_prints_its_steps_and_writes_its_report(study_args, tmp_path, monkeypatch):
+    from keras_models import startup
+
+    quiet_imports = []
+    monkeypatch.setattr(startup, "import_tensorflow_quietly", lambda: quiet_imports.append(True))
     status, stdout, stderr = run_main(study_args + ["--betas", "1", "4", "--no-cvae"])
     assert status == 0, stderr
+    assert quiet_imports == [True]  # TensorFlow's start-up lines stay out of the study's output
     (report,) = (tmp_path / "reports").iterdir()
     lines = stdout.splitlines()
     # The estimate comes first, before anything is written.
