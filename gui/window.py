@@ -4,12 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PyQt6.QtCore import QThread
-from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                             QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from gui.compare_panel import ComparePanel
 from gui.explorer_tabs import ClassTab, LatentTabs, TraversalTab
+from gui.file_actions import FileActions
 from gui.keyboard import install_shortcuts
 from gui.progress_view import progress_handlers
 from gui.run_panel import RunPanel
@@ -17,15 +16,14 @@ from gui.settings import RememberedSettings
 from gui.study_panel import StudyPanel
 from gui.training_controls import TrainingControls
 from gui.training_tab import TrainingTab
-from gui.worker import (EvaluateJob, ExportGifJob, ModelWorker, OpenJob, OpenModel, SaveModelJob, StudyJob,
-                        TrainJob)
+from gui.worker import EvaluateJob, ModelWorker, OpenJob, OpenModel, StudyJob, TrainJob
 from keras_models.config import MODEL_TITLES, ConfigError, ViewRequest
 from keras_models.events import (BatchProgress, EpochDone, EvaluationDone, Notice, RunStarted, StageStarted,
                                  Stopped, StudyFigure, StudyRow, StudyStarted, TrialFailed)
 from keras_models.formatting import format_eta, metrics_text
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, QMainWindow):
     def __init__(self, load_data=None) -> None:
         super().__init__()
         self.setWindowTitle("VAE Studio")
@@ -143,21 +141,6 @@ class MainWindow(QMainWindow):
                                 StudyFigure: lambda event: self.study.add_figure(event.name, event.path),
                                 EvaluationDone: lambda event: None, Notice: lambda event: self.show_notice(event.text)}
 
-    def _build_menu(self) -> None:
-        self.file_menu = file_menu = self.menuBar().addMenu("&File")
-        self.open_action = QAction("&Open run…", self, shortcut=QKeySequence.StandardKey.Open)
-        self.open_action.triggered.connect(self._open_run_clicked)
-        self.save_model_action = QAction("Save &model…", self)
-        self.save_model_action.triggered.connect(self._save_model_clicked)
-        self.save_all_action = QAction("Save &all pictures", self, shortcut=QKeySequence.StandardKey.Save)
-        self.save_all_action.triggered.connect(self._save_all_clicked)
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        for action in (self.open_action, self.save_model_action, self.save_all_action):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(quit_action)
-
     def start_worker(self) -> None:
         """Start the model thread; it imports TensorFlow, so call this once the window shows."""
         if not self.thread.isRunning():
@@ -249,54 +232,11 @@ class MainWindow(QMainWindow):
         self.worker.set_view_request(request)
         self.worker.render_requested.emit()
 
-    def _open_run_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a run folder", str(self.run_dir or "runs"))
-        if folder:
-            self.open_run(folder)
-
     def open_run(self, folder: str) -> None:
         if self.busy:
             return
         self.metrics_label.setText(f"opening {folder}…")
         self._start_job(OpenJob(folder))
-
-    def _save_model_clicked(self) -> None:
-        suggested = str((self.run_dir or Path(".")) / "model.keras")
-        path, _ = QFileDialog.getSaveFileName(self, "Save model", suggested, "Keras models (*.keras)")
-        if path:
-            self.worker.submit(SaveModelJob(path if path.endswith(".keras") else path + ".keras"))
-
-    def _export_gif_clicked(self) -> None:
-        suggested = str((self.run_dir or Path(".")) / "traversal.gif")
-        path, _ = QFileDialog.getSaveFileName(self, "Export traversal GIF", suggested, "GIF animations (*.gif)")
-        if path:
-            self.export_gif(path if path.lower().endswith(".gif") else path + ".gif")
-
-    def export_gif(self, path: str) -> None:
-        self.request_views()  # the GIF follows the settings on screen
-        self.worker.submit(ExportGifJob(path))
-
-    def _save_all_clicked(self) -> None:
-        if self.run_dir is None:
-            self.show_error("there is no run folder yet: train a model or open a run")
-            return
-        written = self.save_all(self.run_dir / "figures")
-        if written:
-            self.statusBar().showMessage(f"saved {len(written)} pictures in {self.run_dir / 'figures'}", 8000)
-
-    def save_all(self, folder: Path) -> list[Path]:
-        """Write every picture that has content into ``folder``; errors go to a message box."""
-        panels = [*self.training_tab.panels(), self.traversal, self.class_grid, self.class_style,
-                  *self.latent_tabs.panels()]
-        written = []
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            for panel in panels:
-                if panel.has_content():
-                    written.append(panel.save_to(folder / f"{panel.file_stem}.png"))
-        except OSError as exc:
-            self.show_error(f"cannot save pictures in {folder}: {exc.strerror or exc}")
-        return written
 
     # ----- what the worker reports ----------------------------------------------------------------
     def _on_ready(self) -> None:
