@@ -213,7 +213,9 @@ class TrainingControls(QGroupBox):
 
     def _show_expected_size(self) -> None:
         auto = self.epochs.value() == 0 or self.batch_size.value() == 0
-        self.auto_size.setText(expected_size_text(self.dataset_name()) if auto else "")
+        # A box already set by hand is kept: the line says only what auto chooses around it.
+        text = expected_size_text(self.dataset_name(), self.batch_size.value() or None, self.epochs.value() or None)
+        self.auto_size.setText(text if auto else "")
         self.auto_size.setVisible(auto)
 
     def show_auto_size(self, event: TrainingSized) -> None:

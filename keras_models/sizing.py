@@ -99,16 +99,28 @@ KNOWN_TRAINING_IMAGES = {"mnist": 60_000, "fashion_mnist": 60_000, "mnist-5k": 4
 OFFLINE_FALLBACK = {"mnist": "mnist-5k", "fashion_mnist": "mnist-5k"}
 
 
-def expected_size_text(dataset: str) -> str:
-    """What "auto" will choose for a named data set, in one line (and for its offline stand-in);
-    for a set of unknown size, that it is chosen once the set is loaded."""
+def _auto_choice(size: TrainingSize, batch_size: int | None, epochs: int | None) -> str:
+    """The part of ``size`` that auto chose: a given batch size or epoch count is the user's, not
+    auto's, and saying auto picked another would be false."""
+    parts = ([f"batch {size.batch_size:,}"] if batch_size is None else []) + \
+        ([_epochs_text(size.epochs)] if epochs is None else [])
+    return ", ".join(parts)
+
+
+def expected_size_text(dataset: str, batch_size: int | None = None, epochs: int | None = None) -> str:
+    """What "auto" will choose for a named data set, in one line (and for its offline stand-in),
+    around a batch size or epoch count already given; for a set of unknown size, that it is
+    chosen once the set is loaded."""
     images = KNOWN_TRAINING_IMAGES.get(dataset)
     if images is None:
         return "auto: sized to the training set once it is loaded"
-    size = default_training_size(images)
-    text = f"auto: batch {size.batch_size:,}, {_epochs_text(size.epochs)} for {images:,} images"
+    size = resolve_training_size(batch_size, epochs, images)
+    if size is None:  # both given: nothing is left to auto
+        return ""
+    given = f" at batch {batch_size:,}" if batch_size is not None else ""
+    text = f"auto: {_auto_choice(size, batch_size, epochs)} for {images:,} images{given}"
     fallback = OFFLINE_FALLBACK.get(dataset)
     if fallback is not None:
-        offline = default_training_size(KNOWN_TRAINING_IMAGES[fallback])
-        text += f" (offline, {fallback}: batch {offline.batch_size:,}, {_epochs_text(offline.epochs)})"
+        offline = resolve_training_size(batch_size, epochs, KNOWN_TRAINING_IMAGES[fallback])
+        text += f" (offline, {fallback}: {_auto_choice(offline, batch_size, epochs)})"
     return text

@@ -72,3 +72,12 @@ def test_a_kl_schedule_spans_the_epochs_auto_chose():
     too_long = TrainConfig(epochs=None, batch_size=None, kl_warmup=30).validate()
     with pytest.raises(ConfigError, match="KL warm-up epochs must be at most 20, got 30"):
         apply_training_size(too_long, 4_500)
+
+
+def test_what_the_window_shows_around_a_given_value():
+    # A value typed by hand is the user's: the line names only what auto chooses around it.
+    assert expected_size_text("mnist", epochs=5) == "auto: batch 1,000 for 60,000 images (offline, mnist-5k: batch 100)"
+    assert expected_size_text("mnist-5k", batch_size=500) == "auto: 67 epochs for 4,500 images at batch 500"
+    assert expected_size_text("mnist", batch_size=100) == ("auto: 2 epochs for 60,000 images at batch 100 "
+                                                           "(offline, mnist-5k: 20 epochs)")
+    assert expected_size_text("mnist", batch_size=100, epochs=3) == ""
