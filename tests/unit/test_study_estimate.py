@@ -31,6 +31,12 @@ def test_a_cached_classifier_and_factors():
     assert stages["MIG, DCI and FactorVAE × 2"] == 2 * estimate.DISENTANGLEMENT_S
 
 
+def test_one_model_is_one_model():
+    work = StudyWork(trials=1, epochs=1, train_images=100, validation_images=10, test_images=10, k=1,
+                     classifier_images=0)
+    assert "training 1 model" in dict(estimate_study(work, SPEED))
+
+
 def test_estimate_text():
     stages = [("evaluation classifier", 59.2), ("training 4 models", 125.0), ("figures and report", 3700.0)]
     text = estimate_text(stages, SPEED)
