@@ -106,7 +106,7 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
         check_training_data(config.training, data)
         outer.report(TrainingSized(sized.batch_size, sized.epochs, sized.reason))
     trials = len(study.unfinished()) if study is not None else len(config.entries())
-    outer.report(study_estimate(config, data, trials, classifier_cache))
+    outer.report(study_estimate(config, data, trials, classifier_cache, outer))
     engine.open()
     try:
         if study is None:
@@ -119,7 +119,7 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
 
 
 def study_estimate(config: StudyConfig, data: DataSplit, trials: int,
-                   classifier_cache: str | Path | None = None) -> StudyEstimate:
+                   classifier_cache: str | Path | None = None, state: JobState | None = None) -> StudyEstimate:
     """The study's expected time, stage by stage, from this machine's measured throughput (a few
     seconds of timed steps the first time, cached after)."""
     from keras_models import classifier as digit_classifier
@@ -140,7 +140,7 @@ def study_estimate(config: StudyConfig, data: DataSplit, trials: int,
     speed = NOMINAL
     # The probe costs a few seconds: not worth it for a study that takes a minute anyway.
     if sum(seconds for _, seconds in estimate_study(work, NOMINAL)) > PROBE_ABOVE_S:
-        speed = machine_throughput(config.training, data.image_shape)
+        speed = machine_throughput(config.training, data.image_shape, state)
     stages = estimate_study(work, speed)
     return StudyEstimate(estimate_text(stages, speed), sum(seconds for _, seconds in stages), stages)
 

@@ -66,3 +66,21 @@ def test_throughput_cache_round_trip(tmp_path):
 def test_test_images_by_default(dataset, given, measured):
     config = StudyConfig(training=TrainConfig(dataset=dataset), test_images=given).validate()
     assert config.test_images == measured
+
+
+def test_the_probe_shows_its_progress_the_first_time_only(tmp_path, monkeypatch):
+    # Some 20 s of silence before the estimate looked like a hang.
+    from keras_models.events import JobState, StageProgress
+    from keras_models.files import CACHE_ENV
+    from keras_models.study.probe import PROBE_STAGE, machine_throughput
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    events = []
+    config = TrainConfig(batch_size=10, latent_dim=2, epochs=1)
+    first = machine_throughput(config, (28, 28, 1), JobState(on_event=events.append))
+    progress = [e for e in events if isinstance(e, StageProgress)]
+    assert progress and all(e.stage == PROBE_STAGE for e in progress)
+    assert (progress[-1].done, progress[-1].total) == (3, 3)
+    events.clear()
+    assert machine_throughput(config, (28, 28, 1), JobState(on_event=events.append)) == first
+    assert not events  # cached: nothing measured, nothing to show
