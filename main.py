@@ -147,6 +147,12 @@ def _train(args: argparse.Namespace) -> int:
     # A resume continues on the data it trained on or not at all: no offline stand-in.
     data = check_training_data(config, load_dataset(config.dataset, config.data_dir, fallback=not args.resume,
                                                     state=state))
+    if not args.resume:  # what needs the epochs auto will choose (a KL schedule's span) fails here, not later
+        from keras_models.sizing import check_sized, resolve_training_size
+
+        size = resolve_training_size(config.batch_size, config.epochs, len(data.train_x))
+        if size is not None:
+            check_sized(config, size, len(data.train_x))
 
     import_tensorflow_quietly()
     from keras_models.formatting import summary_line

@@ -84,12 +84,29 @@ def resolve_training_size(batch_size: int | None, epochs: int | None, train_imag
 
 def apply_training_size(config: "TrainConfig", train_images: int) -> TrainingSize | None:
     """Fill ``config``'s batch size and epochs where they are None ("auto") for a training set
-    of ``train_images`` images, and check it again; the size chosen, or None when both were given."""
+    of ``train_images`` images, and check it again; the size chosen, or None when both were given.
+    ConfigError, leaving ``config`` as it was, when what depends on the epochs does not fit them."""
     size = resolve_training_size(config.batch_size, config.epochs, train_images)
     if size is not None:
+        check_sized(config, size, train_images)
         config.batch_size, config.epochs = size.batch_size, size.epochs
-        config.validate()  # what depends on the epochs (a KL schedule's span) is settled now
+        config.validate()  # passes now; it settles what follows the epochs (the KL cycles' span)
     return size
+
+
+def check_sized(config: "TrainConfig", size: TrainingSize, train_images: int) -> None:
+    """Validate ``config`` as it will train with ``size``, on a copy. An error about epochs nobody
+    typed ("warm-up must be at most 20") names where they came from and how to give more."""
+    from keras_models.config import ConfigError
+
+    sized = dataclasses.replace(config, batch_size=size.batch_size, epochs=size.epochs)
+    try:
+        sized.validate()  # what depends on the epochs (a KL schedule's span) is settled now
+    except ConfigError as exc:
+        if config.epochs is not None:
+            raise
+        raise ConfigError(f"{exc} (auto sized the epochs to {size.epochs:,} for {train_images:,} training "
+                          f"images: set the epochs to train longer)") from None
 
 
 # Training images of the named sets, for what the window shows before a set is loaded. The

@@ -33,3 +33,24 @@ def test_study_test_images_on_shapes(tmp_path, flags, measured):
 def test_study_test_images_that_are_neither_a_number_nor_all(tmp_path):
     status, stdout, stderr = run_main(["study", "--out", tmp_path, "--test-images", "many"])
     assert_bad_input(status, stdout, stderr, "--test-images", "must be a whole number or all, got 'many'")
+
+
+def test_a_schedule_longer_than_the_auto_epochs_is_refused_before_tensorflow_loads(tmp_path):
+    # It was refused only after TensorFlow loaded, naming a limit of epochs the user never gave.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.helpers import write_digits_idx
+
+    write_digits_idx(tmp_path / "idx")  # 200 training images: auto trains 100 epochs
+    code = ("import sys, main\n"
+            "status = main.main(sys.argv[1:])\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+            "sys.exit(status)\n")
+    result = subprocess.run([sys.executable, "-c", code, "train", "--dataset", f"idx:{tmp_path / 'idx'}",
+                             "--kl-warmup", "150", "--out", str(tmp_path / "runs")],
+                            cwd=Path(__file__).parents[2], capture_output=True, text=True)
+    assert_bad_input(result.returncode, result.stdout, result.stderr, "KL warm-up epochs must be at most 100, got 150",
+                     "auto sized the epochs to 100 for 200 training images")
+    assert not (tmp_path / "runs").exists()
