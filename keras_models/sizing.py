@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
     from keras_models.config import TrainConfig
@@ -107,6 +107,15 @@ def check_sized(config: "TrainConfig", size: TrainingSize, train_images: int) ->
             raise
         raise ConfigError(f"{exc} (auto sized the epochs to {size.epochs:,} for {train_images:,} training "
                           f"images: set the epochs to train longer)") from None
+
+
+def check_sized_all(configs: "Iterable[TrainConfig]", train_images: int) -> None:
+    """``check_sized`` for each of ``configs`` (a study's trials, each with its own schedule) at
+    the size auto will choose: one trial that cannot train is refused before any trains."""
+    for config in configs:
+        size = resolve_training_size(config.batch_size, config.epochs, train_images)
+        if size is not None:
+            check_sized(config, size, train_images)
 
 
 # Training images of the named sets, for what the window shows before a set is loaded. The

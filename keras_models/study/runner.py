@@ -22,7 +22,7 @@ import numpy as np
 from keras_models.data import CLASSIFIER_LABEL_USE, DataSplit, check_training_data, load_dataset, load_idx_test_set
 from keras_models.events import (Event, JobState, Notice, StageStarted, Stopped, StudyEstimate, StudyFigure, StudyRow,
                                  StudyStarted, TrainingSized, TrialFailed)
-from keras_models.sizing import apply_training_size
+from keras_models.sizing import apply_training_size, check_sized_all
 from keras_models.study.config import StudyConfig
 from keras_models.study.engines import Engine, LocalEngine, StudyPlan, local_fraction
 from keras_models.study.ledger import FINISHED, PENDING, STOPPED, StudyState, append_progress
@@ -101,6 +101,8 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
     # train, leave nothing behind.
     data = measurement_split(check_training_data(config.training, data, CLASSIFIER_LABEL_USE), test_set,
                              config.test_images)
+    # A trial whose schedule does not fit the epochs auto chooses fails here, not after the others ran.
+    check_sized_all((config.train_config(entry) for entry in config.entries()), len(data.train_x))
     sized = apply_training_size(config.training, len(data.train_x))
     if sized is not None:
         check_training_data(config.training, data)
