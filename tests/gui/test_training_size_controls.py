@@ -35,6 +35,18 @@ def test_the_line_keeps_a_value_given_by_hand(qtbot):
     assert controls.auto_size.text() == "auto: 67 epochs for 4,500 images at batch 500"
 
 
+def test_continuing_a_run_auto_adds_epochs_only(qtbot):
+    # The run keeps its batch size, so a line naming a batch for auto was false there.
+    controls = TrainingControls()
+    qtbot.addWidget(controls)
+    controls.dataset.setCurrentIndex(controls.dataset.findData("mnist-5k"))
+    controls.set_run_open(True)
+    controls.continue_run.setChecked(True)
+    assert controls.auto_size.text() == "auto: 20 more epochs"
+    controls.epochs.setValue(3)
+    assert controls.auto_size.isHidden()
+
+
 def test_shows_the_size_a_training_chose(qtbot):
     controls = TrainingControls()
     qtbot.addWidget(controls)
