@@ -92,7 +92,9 @@ class TrainingControls(QGroupBox):
         self.train_button.setDefault(True)
         self.train_button.setToolTip("Train with these settings (Ctrl+Enter)")
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the batch in progress, keeping what was learned (Esc)")
+        # The one Stop of the window: it also ends a study or an evaluation, so the tip names them.
+        self.stop_button.setToolTip("Stop the training, study or evaluation in progress (Esc): training after its "
+                                    "batch, keeping what was learned; an evaluation writes nothing half-measured")
         self.stop_button.setEnabled(False)
         self.train_button.clicked.connect(self.train_clicked)
         self.stop_button.clicked.connect(self.stop_clicked)

@@ -139,6 +139,12 @@ def test_ctrl_enter_presses_train_and_esc_presses_stop(qtbot, new_window):
     assert clicks == ["train", "train", "stop"]
 
 
+def test_stop_says_it_stops_studies_and_evaluations_too(new_window):
+    # The study tab and Evaluate run have no Stop of their own: this button (and Esc) is it.
+    tip = new_window().controls.stop_button.toolTip()
+    assert all(word in tip for word in ("training", "study", "evaluation", "Esc"))
+
+
 def input_widgets(win):
     """Every control a user can act on, without the parts Qt builds inside other widgets
     (a spin box's text field, a tab bar's scroll arrows, a table's corner button)."""
