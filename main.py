@@ -147,6 +147,12 @@ def _train(args: argparse.Namespace) -> int:
     # A resume continues on the data it trained on or not at all: no offline stand-in.
     data = check_training_data(config, load_dataset(config.dataset, config.data_dir, fallback=not args.resume,
                                                     state=state))
+    if not args.resume:  # what needs the epochs auto will choose (a KL schedule's span) fails here, not later
+        from keras_models.sizing import check_sized, resolve_training_size
+
+        size = resolve_training_size(config.batch_size, config.epochs, len(data.train_x))
+        if size is not None:
+            check_sized(config, size, len(data.train_x))
 
     import_tensorflow_quietly()
     from keras_models.formatting import summary_line
@@ -262,20 +268,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return runner(args)
     except DiskFull as exc:  # not bad input, so not status 2
+        _end_progress_bars()
         print(f"main.py {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except ValueError as exc:  # ConfigError, DataError and RunError all derive from it
+        _end_progress_bars()
         print(f"main.py {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:
         if not is_disk_full(exc):  # any other failure keeps its traceback: it is a bug to report
             raise
+        _end_progress_bars()
         where = f" writing {exc.filename}" if exc.filename else ""
         print(f"main.py {args.command}: error: no space left on device{where}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("interrupted; the last checkpoint is kept", file=sys.stderr)
+        _end_progress_bars()
+        print(INTERRUPTED[args.command], file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+# What a Ctrl-C that ends a command at once leaves: only training and studies have checkpoints.
+INTERRUPTED = {"train": "interrupted; the last checkpoint is kept",
+               "study": "interrupted; each trial's last checkpoint is kept (--resume continues)",
+               "evaluate": "interrupted; nothing was measured or written",
+               "grids": "interrupted"}
+
+
+def _end_progress_bars() -> None:
+    """A bar cut short by an error or Ctrl-C is ended first: the message went after it, mid-line."""
+    if "keras_models.progress_bars" in sys.modules:  # imported only once a command draws bars
+        sys.modules["keras_models.progress_bars"].close_all()
 
 
 if __name__ == "__main__":

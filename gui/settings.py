@@ -105,7 +105,11 @@ class RememberedSettings:
         self.restore_action = QAction("&Restore defaults", window)
         self.restore_action.setToolTip("Put every training setting back to its default")
         self.restore_action.triggered.connect(self.restore_defaults)
-        window.menuBar().addMenu("&Settings").addAction(self.restore_action)
+        settings_menu = window.menuBar().addMenu("&Settings")
+        settings_menu.setToolTipsVisible(True)
+        settings_menu.addAction(self.restore_action)
+        # Greyed out while a job runs, as Open recent's runs are, rather than clickable and doing nothing.
+        settings_menu.aboutToShow.connect(self._update_restore_action)
         # A run counts as recent when it starts training and when it opens.
         window.worker.signals.event.connect(
             lambda event: self.add_recent(event.run_dir) if isinstance(event, RunStarted) else None)
@@ -134,6 +138,12 @@ class RememberedSettings:
                 splitter.restoreState(splitter_state)
             except TypeError:
                 pass
+
+    def _update_restore_action(self) -> None:
+        busy = self.window.busy
+        self.restore_action.setEnabled(not busy)
+        self.restore_action.setToolTip("Wait for the job in progress to end" if busy
+                                       else "Put every training setting back to its default")
 
     def restore_defaults(self) -> None:
         if self.window.busy:

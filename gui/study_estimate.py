@@ -24,8 +24,9 @@ def estimate_for(window: Any) -> str:
         return "estimated time: shown when the study starts (the data set's size is not known before it loads)"
     try:
         settings = window.study.study_settings()
-    except ConfigError:
-        return ""
+    except ConfigError as exc:
+        # A blank line looked like a hang; the same words come back as an error on Run study.
+        return f"no estimate: {exc}"
     training.epochs = settings["epochs"]
     size = resolve_training_size(training.batch_size, training.epochs, images)
     if size is not None:
@@ -52,7 +53,8 @@ def connect_study_estimate(window: Any) -> None:
     controls, study = window.controls, window.study
     for signal in (controls.dataset.currentIndexChanged, controls.batch_size.valueChanged,
                    controls.epochs.valueChanged, controls.arch.currentIndexChanged,
-                   controls.latent_dim.valueChanged, study.betas.textChanged, study.include_cvae.toggled,
+                   controls.latent_dim.valueChanged, controls.precision.currentIndexChanged,  # the probe's key
+                   study.betas.textChanged, study.include_cvae.toggled,
                    study.seeds.textChanged, study.epochs.valueChanged, study.k.valueChanged):
         signal.connect(refresh)
     refresh()

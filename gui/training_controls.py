@@ -9,7 +9,7 @@ from gui.schedule_controls import ScheduleControls
 from keras_models.config import (ARCHITECTURES, MAX_BATCH_SIZE, MAX_BETA, MAX_EPOCHS, MAX_LATENT_DIM, MODEL_TITLES,
                                  PRECISIONS, TrainConfig)
 from keras_models.events import TrainingSized
-from keras_models.sizing import expected_size_text
+from keras_models.sizing import KNOWN_TRAINING_IMAGES, OFFLINE_FALLBACK, default_training_size, expected_size_text
 
 BETA_PRESETS = (0.1, 1, 2, 4, 10)
 DATASETS = (("MNIST", "mnist"), ("Fashion-MNIST", "fashion_mnist"), ("MNIST 5k (offline)", "mnist-5k"),
@@ -92,7 +92,9 @@ class TrainingControls(QGroupBox):
         self.train_button.setDefault(True)
         self.train_button.setToolTip("Train with these settings (Ctrl+Enter)")
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the batch in progress, keeping what was learned (Esc)")
+        # The one Stop of the window: it also ends a study or an evaluation, so the tip names them.
+        self.stop_button.setToolTip("Stop the training, study or evaluation in progress (Esc): training after its "
+                                    "batch, keeping what was learned; an evaluation writes nothing half-measured")
         self.stop_button.setEnabled(False)
         self.train_button.clicked.connect(self.train_clicked)
         self.stop_button.clicked.connect(self.stop_clicked)
@@ -123,7 +125,8 @@ class TrainingControls(QGroupBox):
         layout.addLayout(buttons)
         layout.addStretch(1)
         self.model.currentIndexChanged.connect(self._update_enabled)
-        for signal in (self.epochs.valueChanged, self.batch_size.valueChanged, self.dataset.currentIndexChanged):
+        for signal in (self.epochs.valueChanged, self.batch_size.valueChanged, self.dataset.currentIndexChanged,
+                       self.continue_run.toggled):
             signal.connect(self._show_expected_size)
         self.training = False
         self.run_open = False
@@ -212,8 +215,22 @@ class TrainingControls(QGroupBox):
         self.schedule.update_for(self, idle and not continuing)
 
     def _show_expected_size(self) -> None:
-        auto = self.epochs.value() == 0 or self.batch_size.value() == 0
-        self.auto_size.setText(expected_size_text(self.dataset_name()) if auto else "")
+        if self.continue_run.isChecked():
+            # The run keeps its own batch size; auto only adds epochs (as many as a new run gets).
+            auto = self.epochs.value() == 0
+            name = self.dataset_name()
+            images = KNOWN_TRAINING_IMAGES.get(name)
+            text = (f"auto: {default_training_size(images).epochs:,} more epochs" if images is not None
+                    else "auto: more epochs, sized to the training set once it is loaded")
+            if name in OFFLINE_FALLBACK:  # a run that fell back continues on the offline set
+                offline = default_training_size(KNOWN_TRAINING_IMAGES[OFFLINE_FALLBACK[name]]).epochs
+                text += f" ({offline:,} if it trained on {OFFLINE_FALLBACK[name]})"
+        else:
+            auto = self.epochs.value() == 0 or self.batch_size.value() == 0
+            # A box already set by hand is kept: the line says only what auto chooses around it.
+            text = expected_size_text(self.dataset_name(), self.batch_size.value() or None,
+                                      self.epochs.value() or None)
+        self.auto_size.setText(text if auto else "")
         self.auto_size.setVisible(auto)
 
     def show_auto_size(self, event: TrainingSized) -> None:

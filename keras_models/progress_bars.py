@@ -6,11 +6,23 @@ handler; the window shows the same events in its status bar instead.
 from __future__ import annotations
 
 import sys
+import weakref
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
 from keras_models.events import StageProgress
+
+
+# Every TerminalProgress alive, so that an error or Ctrl-C can end a bar left half-drawn.
+_ALIVE: "weakref.WeakSet[TerminalProgress]" = weakref.WeakSet()
+
+
+def close_all() -> None:
+    """End every bar still drawn, so the next line printed starts on a line of its own rather
+    than after the bar's last update."""
+    for progress in list(_ALIVE):
+        progress.close()
 
 
 class TerminalProgress:
@@ -21,6 +33,7 @@ class TerminalProgress:
         self.stream = stream
         self._bar: Any = None
         self._stage: str | None = None
+        _ALIVE.add(self)
 
     def __call__(self, event: object) -> None:
         if not isinstance(event, StageProgress):

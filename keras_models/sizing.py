@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
     from keras_models.config import TrainConfig
@@ -84,12 +84,38 @@ def resolve_training_size(batch_size: int | None, epochs: int | None, train_imag
 
 def apply_training_size(config: "TrainConfig", train_images: int) -> TrainingSize | None:
     """Fill ``config``'s batch size and epochs where they are None ("auto") for a training set
-    of ``train_images`` images, and check it again; the size chosen, or None when both were given."""
+    of ``train_images`` images, and check it again; the size chosen, or None when both were given.
+    ConfigError, leaving ``config`` as it was, when what depends on the epochs does not fit them."""
     size = resolve_training_size(config.batch_size, config.epochs, train_images)
     if size is not None:
+        check_sized(config, size, train_images)
         config.batch_size, config.epochs = size.batch_size, size.epochs
-        config.validate()  # what depends on the epochs (a KL schedule's span) is settled now
+        config.validate()  # passes now; it settles what follows the epochs (the KL cycles' span)
     return size
+
+
+def check_sized(config: "TrainConfig", size: TrainingSize, train_images: int) -> None:
+    """Validate ``config`` as it will train with ``size``, on a copy. An error about epochs nobody
+    typed ("warm-up must be at most 20") names where they came from and how to give more."""
+    from keras_models.config import ConfigError
+
+    sized = dataclasses.replace(config, batch_size=size.batch_size, epochs=size.epochs)
+    try:
+        sized.validate()  # what depends on the epochs (a KL schedule's span) is settled now
+    except ConfigError as exc:
+        if config.epochs is not None:
+            raise
+        raise ConfigError(f"{exc} (auto sized the epochs to {size.epochs:,} for {train_images:,} training "
+                          f"images: set the epochs to train longer)") from None
+
+
+def check_sized_all(configs: "Iterable[TrainConfig]", train_images: int) -> None:
+    """``check_sized`` for each of ``configs`` (a study's trials, each with its own schedule) at
+    the size auto will choose: one trial that cannot train is refused before any trains."""
+    for config in configs:
+        size = resolve_training_size(config.batch_size, config.epochs, train_images)
+        if size is not None:
+            check_sized(config, size, train_images)
 
 
 # Training images of the named sets, for what the window shows before a set is loaded. The
@@ -99,16 +125,28 @@ KNOWN_TRAINING_IMAGES = {"mnist": 60_000, "fashion_mnist": 60_000, "mnist-5k": 4
 OFFLINE_FALLBACK = {"mnist": "mnist-5k", "fashion_mnist": "mnist-5k"}
 
 
-def expected_size_text(dataset: str) -> str:
-    """What "auto" will choose for a named data set, in one line (and for its offline stand-in);
-    for a set of unknown size, that it is chosen once the set is loaded."""
+def _auto_choice(size: TrainingSize, batch_size: int | None, epochs: int | None) -> str:
+    """The part of ``size`` that auto chose: a given batch size or epoch count is the user's, not
+    auto's, and saying auto picked another would be false."""
+    parts = ([f"batch {size.batch_size:,}"] if batch_size is None else []) + \
+        ([_epochs_text(size.epochs)] if epochs is None else [])
+    return ", ".join(parts)
+
+
+def expected_size_text(dataset: str, batch_size: int | None = None, epochs: int | None = None) -> str:
+    """What "auto" will choose for a named data set, in one line (and for its offline stand-in),
+    around a batch size or epoch count already given; for a set of unknown size, that it is
+    chosen once the set is loaded."""
     images = KNOWN_TRAINING_IMAGES.get(dataset)
     if images is None:
         return "auto: sized to the training set once it is loaded"
-    size = default_training_size(images)
-    text = f"auto: batch {size.batch_size:,}, {_epochs_text(size.epochs)} for {images:,} images"
+    size = resolve_training_size(batch_size, epochs, images)
+    if size is None:  # both given: nothing is left to auto
+        return ""
+    given = f" at batch {batch_size:,}" if batch_size is not None else ""
+    text = f"auto: {_auto_choice(size, batch_size, epochs)} for {images:,} images{given}"
     fallback = OFFLINE_FALLBACK.get(dataset)
     if fallback is not None:
-        offline = default_training_size(KNOWN_TRAINING_IMAGES[fallback])
-        text += f" (offline, {fallback}: batch {offline.batch_size:,}, {_epochs_text(offline.epochs)})"
+        offline = resolve_training_size(batch_size, epochs, KNOWN_TRAINING_IMAGES[fallback])
+        text += f" (offline, {fallback}: {_auto_choice(offline, batch_size, epochs)})"
     return text

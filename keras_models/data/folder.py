@@ -65,15 +65,40 @@ def class_folders(folder: str | Path) -> list[Path]:
     return classes
 
 
+# Modes whose pixels are not 8-bit levels: Pillow's convert("L") clips them at 255, which turned
+# a 16-bit scan white wherever it was brighter than 255/65535 and a float image in [0, 1] black.
+WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def _grey_levels(image: Image.Image) -> np.ndarray:
+    """``image`` as grey levels in [0, 1] at its own size: 8-bit levels over 255, 16-bit ones over
+    65,535, floats as they are when within [0, 1] and else stretched over their range; what is
+    transparent is the white a viewer shows under it, not the black its pixels often hold."""
+    if image.mode in WIDE_MODES:
+        levels = np.asarray(image, dtype="float64")
+        low, high = float(levels.min(initial=0.0)), float(levels.max(initial=0.0))
+        if image.mode.startswith("I;16") or (image.mode == "I" and 0 <= low and high <= 65_535):
+            return levels / (255.0 if high <= 255 else 65_535.0)
+        if 0 <= low and high <= 1:
+            return levels
+        return (levels - low) / (high - low) if high > low else np.zeros_like(levels)
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+        backdrop = Image.new("RGBA", image.size, "white")
+        image = Image.alpha_composite(backdrop, image.convert("RGBA"))
+    return np.asarray(image.convert("L"), dtype="float64") / 255.0
+
+
 def read_image(path: Path) -> np.ndarray | None:
     """``path`` as 28×28 grey levels in [0, 1], or None when Pillow cannot read it."""
     try:
         with Image.open(path) as image:
             image.load()
-            grey = image.convert("L").resize((IMAGE_SIDE, IMAGE_SIDE), Image.Resampling.LANCZOS)
+            levels = _grey_levels(image)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return None
-    return np.asarray(grey, dtype="float32") / np.float32(255.0)
+    # Resized as 32-bit floats, so no format loses levels; Lanczos may overshoot a little.
+    grey = Image.fromarray(levels.astype("float32")).resize((IMAGE_SIDE, IMAGE_SIDE), Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(grey, dtype="float32"), 0.0, 1.0)
 
 
 def load_image_folder(folder: str | Path) -> DataSplit:

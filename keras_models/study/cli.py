@@ -178,10 +178,14 @@ def _check_data(config: "StudyConfig", state: Any = None) -> None:
     from keras_models.data import CLASSIFIER_LABEL_USE, check_training_data, load_dataset
     from keras_models.data.tfds_sets import TFDS_HOSTS
 
+    from keras_models.sizing import check_sized_all
+
     training = config.training
     if training.dataset not in TFDS_HOSTS:
-        check_training_data(training, load_dataset(training.dataset, training.data_dir, state=state),
-                            CLASSIFIER_LABEL_USE)
+        data = check_training_data(training, load_dataset(training.dataset, training.data_dir, state=state),
+                                   CLASSIFIER_LABEL_USE)
+        # A schedule longer than the epochs auto will choose, before TensorFlow and any trial.
+        check_sized_all((config.train_config(entry) for entry in config.entries()), len(data.train_x))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -66,7 +66,8 @@ def estimate_study(work: StudyWork, speed: Throughput) -> list[tuple[str, float]
         stages.append(("evaluation classifier", work.classifier_images / speed.classifier_images_per_s))
     per_epoch = ((work.train_images + work.validation_images / VALIDATION_SPEEDUP) / speed.train_images_per_s
                  + EPOCH_OVERHEAD_S)
-    stages.append((f"training {work.trials} models", work.trials * (work.epochs * per_epoch + TRIAL_OVERHEAD_S)))
+    models = f"{work.trials} model{'' if work.trials == 1 else 's'}"  # a one-β study without a CVAE is common
+    stages.append((f"training {models}", work.trials * (work.epochs * per_epoch + TRIAL_OVERHEAD_S)))
     stages.append((f"IWAE bound (k = {work.k:,}, {work.test_images:,} images) × {work.trials}",
                    work.trials * work.test_images * work.k / speed.iwae_pairs_per_s))
     # Sampling and two feature passes, about the cost of a classifier pass over three sets of test images.

@@ -22,7 +22,7 @@ import numpy as np
 from keras_models.data import CLASSIFIER_LABEL_USE, DataSplit, check_training_data, load_dataset, load_idx_test_set
 from keras_models.events import (Event, JobState, Notice, StageStarted, Stopped, StudyEstimate, StudyFigure, StudyRow,
                                  StudyStarted, TrainingSized, TrialFailed)
-from keras_models.sizing import apply_training_size
+from keras_models.sizing import apply_training_size, check_sized_all
 from keras_models.study.config import StudyConfig
 from keras_models.study.engines import Engine, LocalEngine, StudyPlan, local_fraction
 from keras_models.study.ledger import FINISHED, PENDING, STOPPED, StudyState, append_progress
@@ -101,12 +101,14 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
     # train, leave nothing behind.
     data = measurement_split(check_training_data(config.training, data, CLASSIFIER_LABEL_USE), test_set,
                              config.test_images)
+    # A trial whose schedule does not fit the epochs auto chooses fails here, not after the others ran.
+    check_sized_all((config.train_config(entry) for entry in config.entries()), len(data.train_x))
     sized = apply_training_size(config.training, len(data.train_x))
     if sized is not None:
         check_training_data(config.training, data)
         outer.report(TrainingSized(sized.batch_size, sized.epochs, sized.reason))
     trials = len(study.unfinished()) if study is not None else len(config.entries())
-    outer.report(study_estimate(config, data, trials, classifier_cache))
+    outer.report(study_estimate(config, data, trials, classifier_cache, outer))
     engine.open()
     try:
         if study is None:
@@ -119,7 +121,7 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
 
 
 def study_estimate(config: StudyConfig, data: DataSplit, trials: int,
-                   classifier_cache: str | Path | None = None) -> StudyEstimate:
+                   classifier_cache: str | Path | None = None, state: JobState | None = None) -> StudyEstimate:
     """The study's expected time, stage by stage, from this machine's measured throughput (a few
     seconds of timed steps the first time, cached after)."""
     from keras_models import classifier as digit_classifier
@@ -140,7 +142,7 @@ def study_estimate(config: StudyConfig, data: DataSplit, trials: int,
     speed = NOMINAL
     # The probe costs a few seconds: not worth it for a study that takes a minute anyway.
     if sum(seconds for _, seconds in estimate_study(work, NOMINAL)) > PROBE_ABOVE_S:
-        speed = machine_throughput(config.training, data.image_shape)
+        speed = machine_throughput(config.training, data.image_shape, state)
     stages = estimate_study(work, speed)
     return StudyEstimate(estimate_text(stages, speed), sum(seconds for _, seconds in stages), stages)
 

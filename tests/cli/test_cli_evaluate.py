@@ -58,3 +58,21 @@ def test_evaluate_of_a_folder_that_is_not_a_run_fails_before_tensorflow_loads(tm
     assert result.stderr.strip().splitlines() == [
         f"main.py evaluate: error: not a run folder: {tmp_path} (no config.json)"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_mid_evaluation_ends_the_bar_and_says_nothing_was_written(tmp_path, monkeypatch):
+    # The message went after the half-drawn bar, mid-line, and spoke of a checkpoint.
+    import keras_models.run_evaluation as run_evaluation
+    from keras_models.events import StageProgress
+    from tests.helpers import run_main, write_fake_run
+
+    def interrupted(run_dir, state=None, **kwargs):
+        state.report(StageProgress("IWAE bound (k = 10) on 100 images", 3, 10, 1.0))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_evaluation, "evaluate_run", interrupted)
+    run_dir = write_fake_run(tmp_path / "run")
+    status, stdout, stderr = run_main(["evaluate", run_dir, "-k", "10"])
+    assert status == 130
+    assert stderr.endswith("\ninterrupted; nothing was measured or written\n"), stderr[-200:]
+    assert not (run_dir / "evaluation.json").exists()

@@ -81,6 +81,19 @@ def test_restore_defaults_puts_back_every_control(new_window, tmp_path):
     assert win.controls.config().to_dict() == TrainConfig(epochs=None, batch_size=None).to_dict()
 
 
+def test_restore_defaults_is_greyed_out_while_a_job_runs(new_window, monkeypatch):
+    # It did nothing then; a menu entry that can be clicked to no effect looks broken.
+    win = new_window()
+    menu = win.remembered.restore_action.associatedObjects()[0]
+    monkeypatch.setattr(type(win), "busy", property(lambda self: True))
+    menu.aboutToShow.emit()
+    assert not win.remembered.restore_action.isEnabled()
+    assert "job in progress" in win.remembered.restore_action.toolTip()
+    monkeypatch.setattr(type(win), "busy", property(lambda self: False))
+    menu.aboutToShow.emit()
+    assert win.remembered.restore_action.isEnabled()
+
+
 def test_open_recent_lists_the_last_runs_and_opens_them(new_window, tmp_path, monkeypatch):
     win = new_window()
     runs = [write_fake_run(tmp_path / f"run{i}") for i in range(RECENT_RUNS + 1)]
@@ -124,6 +137,12 @@ def test_ctrl_enter_presses_train_and_esc_presses_stop(qtbot, new_window):
     QTest.keyClick(focus, Qt.Key.Key_Escape)
     QTest.keyClick(focus, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Train is greyed out now
     assert clicks == ["train", "train", "stop"]
+
+
+def test_stop_says_it_stops_studies_and_evaluations_too(new_window):
+    # The study tab and Evaluate run have no Stop of their own: this button (and Esc) is it.
+    tip = new_window().controls.stop_button.toolTip()
+    assert all(word in tip for word in ("training", "study", "evaluation", "Esc"))
 
 
 def input_widgets(win):

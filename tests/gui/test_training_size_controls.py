@@ -24,6 +24,29 @@ def test_auto_until_edited(qtbot):
     assert not controls.auto_size.isHidden()
 
 
+def test_the_line_keeps_a_value_given_by_hand(qtbot):
+    controls = TrainingControls()
+    qtbot.addWidget(controls)
+    controls.dataset.setCurrentIndex(controls.dataset.findData("mnist-5k"))
+    controls.epochs.setValue(5)  # batch size stays on auto: the line must not claim 20 epochs
+    assert controls.auto_size.text() == "auto: batch 100 for 4,500 images"
+    controls.epochs.setValue(0)
+    controls.batch_size.setValue(500)
+    assert controls.auto_size.text() == "auto: 67 epochs for 4,500 images at batch 500"
+
+
+def test_continuing_a_run_auto_adds_epochs_only(qtbot):
+    # The run keeps its batch size, so a line naming a batch for auto was false there.
+    controls = TrainingControls()
+    qtbot.addWidget(controls)
+    controls.dataset.setCurrentIndex(controls.dataset.findData("mnist-5k"))
+    controls.set_run_open(True)
+    controls.continue_run.setChecked(True)
+    assert controls.auto_size.text() == "auto: 20 more epochs"
+    controls.epochs.setValue(3)
+    assert controls.auto_size.isHidden()
+
+
 def test_shows_the_size_a_training_chose(qtbot):
     controls = TrainingControls()
     qtbot.addWidget(controls)

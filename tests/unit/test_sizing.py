@@ -72,3 +72,24 @@ def test_a_kl_schedule_spans_the_epochs_auto_chose():
     too_long = TrainConfig(epochs=None, batch_size=None, kl_warmup=30).validate()
     with pytest.raises(ConfigError, match="KL warm-up epochs must be at most 20, got 30"):
         apply_training_size(too_long, 4_500)
+
+
+def test_an_error_about_epochs_nobody_gave_says_where_they_came_from():
+    too_long = TrainConfig(epochs=None, batch_size=None, kl_warmup=30).validate()
+    with pytest.raises(ConfigError, match=r"got 30 \(auto sized the epochs to 20 for 4,500 training images: "
+                                          r"set the epochs to train longer\)"):
+        apply_training_size(too_long, 4_500)
+    assert too_long.epochs is None and too_long.batch_size is None  # left as it was
+    given = TrainConfig(epochs=10, batch_size=None, kl_cycles=6)
+    with pytest.raises(ConfigError) as refused:  # given epochs: the plain message
+        given.validate()
+    assert "auto" not in str(refused.value)
+
+
+def test_what_the_window_shows_around_a_given_value():
+    # A value typed by hand is the user's: the line names only what auto chooses around it.
+    assert expected_size_text("mnist", epochs=5) == "auto: batch 1,000 for 60,000 images (offline, mnist-5k: batch 100)"
+    assert expected_size_text("mnist-5k", batch_size=500) == "auto: 67 epochs for 4,500 images at batch 500"
+    assert expected_size_text("mnist", batch_size=100) == ("auto: 2 epochs for 60,000 images at batch 100 "
+                                                           "(offline, mnist-5k: 20 epochs)")
+    assert expected_size_text("mnist", batch_size=100, epochs=3) == ""

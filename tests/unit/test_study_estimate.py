@@ -31,6 +31,12 @@ def test_a_cached_classifier_and_factors():
     assert stages["MIG, DCI and FactorVAE × 2"] == 2 * estimate.DISENTANGLEMENT_S
 
 
+def test_one_model_is_one_model():
+    work = StudyWork(trials=1, epochs=1, train_images=100, validation_images=10, test_images=10, k=1,
+                     classifier_images=0)
+    assert "training 1 model" in dict(estimate_study(work, SPEED))
+
+
 def test_estimate_text():
     stages = [("evaluation classifier", 59.2), ("training 4 models", 125.0), ("figures and report", 3700.0)]
     text = estimate_text(stages, SPEED)
@@ -60,3 +66,21 @@ def test_throughput_cache_round_trip(tmp_path):
 def test_test_images_by_default(dataset, given, measured):
     config = StudyConfig(training=TrainConfig(dataset=dataset), test_images=given).validate()
     assert config.test_images == measured
+
+
+def test_the_probe_shows_its_progress_the_first_time_only(tmp_path, monkeypatch):
+    # Some 20 s of silence before the estimate looked like a hang.
+    from keras_models.events import JobState, StageProgress
+    from keras_models.files import CACHE_ENV
+    from keras_models.study.probe import PROBE_STAGE, machine_throughput
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    events = []
+    config = TrainConfig(batch_size=10, latent_dim=2, epochs=1)
+    first = machine_throughput(config, (28, 28, 1), JobState(on_event=events.append))
+    progress = [e for e in events if isinstance(e, StageProgress)]
+    assert progress and all(e.stage == PROBE_STAGE for e in progress)
+    assert (progress[-1].done, progress[-1].total) == (3, 3)
+    events.clear()
+    assert machine_throughput(config, (28, 28, 1), JobState(on_event=events.append)) == first
+    assert not events  # cached: nothing measured, nothing to show

@@ -56,6 +56,27 @@ def test_mixed_sizes_and_colour_images_become_28_by_28_grey(tmp_path):
     assert data.val_x[1].max() == 0.0  # black, resized from 13×13
 
 
+@pytest.mark.parametrize("name, make", [
+    # A 16-bit scan: its levels are out of 65,535, not clipped at 255.
+    ("16bit.png", lambda square: Image.fromarray((square * 30_000).astype("uint16"))),
+    # Floats in [0, 1], as scientific tools write them: not read as 0 or 1 out of 255.
+    ("float.tiff", lambda square: Image.fromarray((square * 0.5).astype("float32"))),
+    # Black strokes on a transparent ground: the ground a viewer shows (white), not its hidden black.
+    ("alpha.png", lambda square: Image.fromarray(np.dstack([np.zeros((28, 28, 3), "uint8"),
+                                                            (square * 255).astype("uint8")]), "RGBA")),
+])
+def test_images_beyond_8_bit_grey_keep_what_they_show(tmp_path, name, make):
+    from keras_models.data.folder import read_image
+
+    square = np.zeros((28, 28))
+    square[8:20, 8:20] = 1.0
+    make(square).save(tmp_path / name)
+    grey = read_image(tmp_path / name)
+    centre, corner = float(grey[14, 14]), float(grey[0, 0])
+    expected = {"16bit.png": (30_000 / 65_535, 0.0), "float.tiff": (0.5, 0.0), "alpha.png": (0.0, 1.0)}[name]
+    assert (centre, corner) == pytest.approx(expected, abs=0.01)
+
+
 def test_unreadable_files_are_skipped_and_named_in_the_notice(tmp_path):
     write_class_folders(tmp_path, per_class=25)
     (tmp_path / "cat" / "notes.txt").write_text("not a picture")
