@@ -155,7 +155,7 @@ def _printer(event: Any) -> None:
         print(event.text, flush=True)
     elif isinstance(event, StudyStarted):
         before = f", {event.finished} finished before and kept" if event.finished else ""
-        print(f"study folder {event.report_dir}: {event.trials} trials on the {event.engine} engine{before} "
+        print(f"study folder {event.report_dir}: {event.trials} trial{'' if event.trials == 1 else 's'} on the {event.engine} engine{before} "
               f"(if interrupted: --resume {event.report_dir})", flush=True)
     elif isinstance(event, StageStarted):
         print(f"[{100 * event.fraction:3.0f}%] {event.text}", flush=True)
