@@ -108,7 +108,7 @@ class LatentMap:
     """Posterior means of a fixed set of validation images on a plane, with their labels.
 
     ``manifold`` is the decoded grid of a 2-D latent space (None otherwise), ``manifold_note``
-    what it shows.
+    what it shows, ``manifold_label`` the class a CVAE's grid is decoded under.
     """
 
     points: np.ndarray  # (n, 2)
@@ -117,6 +117,7 @@ class LatentMap:
     projection: Projection
     manifold: np.ndarray | None = None
     manifold_note: str = ""
+    manifold_label: int | None = None  # a CVAE's grid is decoded under one class: this one
 
     def code_at(self, point: tuple[float, float]) -> np.ndarray:
         """The full code (d,) a point of the map decodes from."""
@@ -218,6 +219,9 @@ def latent_map_figure(latent: LatentMap, marker: tuple[float, float] | None = No
     if latent.manifold is not None:
         grid_ax = figure.add_subplot(1, panels, 2)
         grid_ax.imshow(latent.manifold, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        grid_ax.set_title("decoded over z in [-3, 3]² (z1 up)", fontsize=9)
+        title = f"decoded over z in [{-MANIFOLD_SPAN:g}, {MANIFOLD_SPAN:g}]² (z1 up)"
+        if latent.manifold_label is not None:  # else nothing on the saved file says which class it draws
+            title += f", label {latent.manifold_label}"
+        grid_ax.set_title(title, fontsize=9)
         grid_ax.set_axis_off()
     return figure
