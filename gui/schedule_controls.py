@@ -67,6 +67,7 @@ class ScheduleControls(QObject):
         self.rows = {WARMUP: [self.warmup], CYCLES: [self.cycles],
                      CAPACITY: [self.capacity, self.capacity_epochs, self.gamma]}
         self.form: QFormLayout | None = None
+        self._beta_before_capacity: float | None = None  # the user's β, given back when capacity is left
         self.kind.currentIndexChanged.connect(self._kind_changed)
 
     def add_to(self, form: QFormLayout) -> None:
@@ -107,11 +108,19 @@ class ScheduleControls(QObject):
         for widget in (self.kind, *(w for ws in self.rows.values() for w in ws)):
             widget.setEnabled(enabled)
         if self.current() == CAPACITY:
+            if self._beta_before_capacity is None:
+                self._beta_before_capacity = panel.beta.value()
             panel.beta.setValue(1.0)
             panel.beta.setEnabled(False)
             panel.beta.setToolTip("Capacity control weighs |KL − C| by γ instead of β, so β stays 1")
             for button in panel.presets:
                 button.setEnabled(False)
+        elif self._beta_before_capacity is not None:
+            # Capacity only borrowed β = 1: trying it and choosing another schedule must not
+            # quietly train the β-VAE the user set up at β = 1 instead.
+            beta, self._beta_before_capacity = self._beta_before_capacity, None
+            if panel.model.currentData() != "vae" and panel.beta.value() == 1.0:
+                panel.beta.setValue(beta)
 
     def fields(self) -> dict[str, Any]:
         """The TrainConfig fields of the chosen schedule (none: the defaults, a fixed β)."""
