@@ -62,8 +62,9 @@ class ScheduleControls(QObject):
         self.gamma.setDecimals(1)
         self.gamma.setValue(DEFAULT_GAMMA)
         self.gamma.setToolTip(f"γ: how hard the KL is held at C (0.1 to {MAX_GAMMA:g}; default {DEFAULT_GAMMA:g})")
-        self.warmup.setSuffix(" epochs")
-        self.capacity_epochs.setSuffix(" epochs")
+        for box in (self.warmup, self.capacity_epochs):
+            _epochs_suffix(box)
+            box.valueChanged.connect(lambda _value, box=box: _epochs_suffix(box))
         self.rows = {WARMUP: [self.warmup], CYCLES: [self.cycles],
                      CAPACITY: [self.capacity, self.capacity_epochs, self.gamma]}
         self.form: QFormLayout | None = None
@@ -149,6 +150,11 @@ class ScheduleControls(QObject):
         index = self.kind.findData(kind or NONE)
         self.kind.model().item(index).setEnabled(True)  # a saved run's schedule is shown as it was
         self.kind.setCurrentIndex(index)
+
+
+def _epochs_suffix(box: QSpinBox) -> None:
+    """"1 epoch", "5 epochs": a fixed suffix would read "1 epochs"."""
+    box.setSuffix(" epoch" if box.value() == 1 else " epochs")
 
 
 def _int_box(low: int, high: int, value: int, tip: str) -> QSpinBox:

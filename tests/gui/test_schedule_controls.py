@@ -132,3 +132,13 @@ def test_leaving_capacity_gives_back_the_beta_it_held_at_1(qtbot):
     choose(controls, "capacity")
     controls.model.setCurrentIndex(controls.model.findData("vae"))  # capacity is not for the VAE
     assert controls.schedule.current() is None and controls.beta.value() == 1.0
+
+
+def test_the_epoch_boxes_say_1_epoch_not_1_epochs(qtbot):
+    controls = TrainingControls()
+    qtbot.addWidget(controls)
+    for box in (controls.schedule.warmup, controls.schedule.capacity_epochs):
+        box.setValue(1)
+        assert box.text() == "1 epoch"
+        box.setValue(3)
+        assert box.text() == "3 epochs"
