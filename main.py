@@ -215,6 +215,9 @@ def _grids(args: argparse.Namespace) -> int:
         raise ValueError(f"cannot write grids to {out}: {exc.strerror or exc}") from None
     for path in written:
         print(path)
+    if config.latent_dim < 2:  # said, so that a missing latent_map.png is not taken for a failure
+        print("notice: no latent_map.png: a latent map needs a latent size of at least 2, this model has 1",
+              file=sys.stderr)
     return 0
 
 

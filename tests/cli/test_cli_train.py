@@ -130,3 +130,14 @@ def test_train_subprocess_smoke(tmp_path):
                                       "traversal_all_dims.png", "traversal_dim3.png"]
     for png in pngs:  # grids are greyscale; the latent map is a figure, in colour
         assert png_pixels(png).ndim == (3 if png.name == "latent_map.png" else 2)
+
+
+def test_grids_of_a_latent_size_1_model_say_why_there_is_no_map(digits_idx_dir, tmp_path):
+    status, _, stderr = run_main(["train", "-m", "vae", "-e", "1", "-bs", "50", "--latent-dim", "1", "--precision",
+                                  "float32", "--dataset", f"idx:{digits_idx_dir}", "--out", tmp_path / "runs"])
+    assert status == 0, stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    status, stdout, stderr = run_main(["grids", run_dir, "--out", tmp_path / "pngs"])
+    assert status == 0, stderr
+    assert "interpolation.png" in stdout and "latent_map.png" not in stdout
+    assert "no latent_map.png: a latent map needs a latent size of at least 2" in stderr
