@@ -90,7 +90,7 @@ def test_resume_through_the_cli(cli_run, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     status, stdout, stderr = run_main(["train", "--resume", run_dir, "-e", "1", "-m", "cvae", "--out", elsewhere])
     assert status == 0, stderr
-    assert stderr.strip() == "note: --resume uses the run's saved settings; ignoring model, out"
+    assert stderr.strip() == "note: --resume uses the run's saved settings; ignoring --model, --out"
     assert not elsewhere.exists()
     rows = metrics_rows(run_dir)
     assert [row["epoch"] for row in rows] == ["1", "2"]
@@ -141,3 +141,12 @@ def test_grids_of_a_latent_size_1_model_say_why_there_is_no_map(digits_idx_dir, 
     assert status == 0, stderr
     assert "interpolation.png" in stdout and "latent_map.png" not in stdout
     assert "no latent_map.png: a latent map needs a latent size of at least 2" in stderr
+
+
+def test_a_schedule_asked_for_on_resume_is_named_with_the_one_the_run_keeps(cli_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(cli_run[0], run_dir)
+    status, _, stderr = run_main(["train", "--resume", run_dir, "-e", "1", "--kl-warmup", "1"])
+    assert status == 0, stderr
+    assert stderr.strip() == ("note: --resume uses the run's saved settings; ignoring --kl-warmup "
+                              "(the run keeps its own KL schedule: none)")
