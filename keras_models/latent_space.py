@@ -8,6 +8,7 @@ a projection is fitted.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
 import numpy as np
@@ -84,9 +85,17 @@ def fit_projection(codes: np.ndarray, method: str = "pca", seed: int = 0) -> Pro
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=2, random_state=seed).fit(codes)
+        with warnings.catch_warnings():
+            # Codes that do not vary at all (a posterior collapsed in every dimension) have no share
+            # of variance to divide by: the axes say so below rather than "nan%".
+            warnings.simplefilter("ignore", RuntimeWarning)
+            pca = PCA(n_components=2, random_state=seed).fit(codes)
         share = pca.explained_variance_ratio_
-        return Projection("pca", (f"PC1 ({share[0]:.0%} of variance)", f"PC2 ({share[1]:.0%} of variance)"),
+        if np.all(np.isfinite(share)):
+            labels = (f"PC1 ({share[0]:.0%} of variance)", f"PC2 ({share[1]:.0%} of variance)")
+        else:
+            labels = ("PC1 (the codes do not vary)", "PC2 (the codes do not vary)")
+        return Projection("pca", labels,
                           "a point decodes as the mean code plus that point along PC1 and PC2 "
                           "(the other directions at their mean)",
                           mean=pca.mean_.astype("float32"), components=pca.components_.astype("float32"))
