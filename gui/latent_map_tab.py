@@ -105,6 +105,7 @@ class LatentMapPanel(FigurePanel):
         x_name, y_name = latent.projection.axis_labels
         self.axes_label.setText(f"posterior means of {len(latent.points)} validation images; "
                                 f"across: {x_name}, up: {y_name}. Click to decode a point.")
+        self.canvas.setVisible(True)
         self.canvas.show_map(latent)
         self.save_button.setEnabled(True)
 
@@ -113,6 +114,7 @@ class LatentMapPanel(FigurePanel):
         self.latent, self.point = None, None
         self.axes_label.setText(message)
         self.canvas.clear_points()
+        self.canvas.setVisible(False)  # an empty frame with the old model's ticks would still read as a map
         self.save_button.setEnabled(False)
 
     def has_content(self) -> bool:
