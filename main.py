@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from keras_models.config import DEFAULT_CLASSES
 from keras_models.startup import import_tensorflow_quietly
-from keras_models.schedule_flags import add_schedule_flags
+from keras_models.schedule_flags import SCHEDULE_FLAGS, add_schedule_flags
 from keras_models.study import cli as study_cli
 
 if TYPE_CHECKING:
@@ -125,6 +125,7 @@ def _train(args: argparse.Namespace) -> int:
     from keras_models.data.tfds_sets import TFDS_HOSTS
     from keras_models.events import JobState
     from keras_models.files import MODEL_FILE, check_model_file, read_run
+    from keras_models.schedules import schedule_of
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "resume") and v is not None}
     # Everything that can be checked without TensorFlow is checked first, so bad input
@@ -136,7 +137,13 @@ def _train(args: argparse.Namespace) -> int:
         config = run.config
         ignored = sorted(set(settings) - {"epochs"})
         if ignored:
-            print(f"note: --resume uses the run's saved settings; ignoring {', '.join(ignored)}", file=sys.stderr)
+            # Named as typed (--kl-warmup, not kl_warmup); a schedule asked for is the likeliest
+            # surprise, so the one the run keeps is named too.
+            note = "ignoring " + ", ".join("--" + name.replace("_", "-") for name in ignored)
+            if set(ignored) & set(SCHEDULE_FLAGS):
+                schedule = schedule_of(config)
+                note += f" (the run keeps its own KL schedule: {schedule.describe() if schedule else 'none'})"
+            print(f"note: --resume uses the run's saved settings; {note}", file=sys.stderr)
     else:
         # Batch size and epochs not given are sized to the training set once it is loaded.
         config = TrainConfig(**{"epochs": None, "batch_size": None, **settings}).validate()
@@ -221,6 +228,9 @@ def _grids(args: argparse.Namespace) -> int:
         raise ValueError(f"cannot write grids to {out}: {exc.strerror or exc}") from None
     for path in written:
         print(path)
+    if config.latent_dim < 2:  # said, so that a missing latent_map.png is not taken for a failure
+        print("notice: no latent_map.png: a latent map needs a latent size of at least 2, this model has 1",
+              file=sys.stderr)
     return 0
 
 

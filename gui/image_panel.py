@@ -88,12 +88,15 @@ class ImagePanel(SavesPNG, QWidget):
         self.grid = grid
         if caption is not None:
             self.caption.setText(caption)
+            self.caption.setToolTip(caption)  # a narrow panel cuts the caption short: the whole of it here
         self.save_button.setEnabled(True)
         self.image.set_source(pixmap_from_grid(grid))
 
     def clear(self, placeholder: str) -> None:
         """Show ``placeholder`` instead of a grid: what was shown no longer describes the model."""
         self.grid = None
+        self.caption.setText("")  # it described the grid that is gone
+        self.caption.setToolTip("")
         self.save_button.setEnabled(False)
         self.image.source = None
         self.image.clear()

@@ -24,6 +24,9 @@ from keras_models.latent_space import CLASS_COLOURS, LatentMap, latent_map_figur
 LEGEND_HTML = "label: " + "&nbsp;".join(f'<span style="color:{colour}">●</span>{label}'
                                         for label, colour in enumerate(CLASS_COLOURS))
 
+NO_MAP = "No latent map: this model has a latent size of 1, and a map needs at least 2 dimensions."
+NO_MANIFOLD = "The manifold grid needs a latent size of 2."
+
 
 def style_map_axes(ax: Axes) -> None:
     ax.tick_params(labelsize=7)
@@ -68,6 +71,11 @@ class MapCanvas(LiveCanvas):
             line.set_data(mine[:, 0], mine[:, 1])
         self.refresh(map_limits(latent.points, self.target_limits))
 
+    def clear_points(self) -> None:
+        for line in (*self.classes, self.marker):
+            line.set_data([], [])
+        self.show_data()
+
     def mark(self, point: tuple[float, float] | None) -> None:
         self.marker.set_data([] if point is None else [point[0]], [] if point is None else [point[1]])
         self.show_data()
@@ -97,8 +105,17 @@ class LatentMapPanel(FigurePanel):
         x_name, y_name = latent.projection.axis_labels
         self.axes_label.setText(f"posterior means of {len(latent.points)} validation images; "
                                 f"across: {x_name}, up: {y_name}. Click to decode a point.")
+        self.canvas.setVisible(True)
         self.canvas.show_map(latent)
         self.save_button.setEnabled(True)
+
+    def clear(self, message: str) -> None:
+        """No map (a 1-D latent space): the last model's dots must not stay as if they were this one's."""
+        self.latent, self.point = None, None
+        self.axes_label.setText(message)
+        self.canvas.clear_points()
+        self.canvas.setVisible(False)  # an empty frame with the old model's ticks would still read as a map
+        self.save_button.setEnabled(False)
 
     def has_content(self) -> bool:
         return self.latent is not None
@@ -120,7 +137,7 @@ class LatentMapTab(QWidget):
         self.point_image = ImagePanel("Decoded point", "latent_map_point", on_error)
         self.point_image.image.setText("Click the map to decode a point.")
         self.manifold = ImagePanel("Manifold", "latent_manifold", on_error)
-        self.manifold.image.setText("The manifold grid needs a latent size of 2.")
+        self.manifold.image.setText(NO_MANIFOLD)
         self.point_note = QLabel("")
         self.point_note.setWordWrap(True)
         self.map.canvas.clicked.connect(self.choose_point)
@@ -140,14 +157,27 @@ class LatentMapTab(QWidget):
         return {"map_point": self.map.point}
 
     def choose_point(self, x: float, y: float) -> None:
+        if self.map.latent is None:  # nothing mapped (yet, or a 1-D latent space): nothing to decode
+            return
         self.map.point = (x, y)
         self.map.canvas.mark(self.map.point)
         self.changed.emit()
 
     def show_event(self, event: object) -> None:
         """Draw the map an epoch (or an opened run) brings."""
-        if isinstance(event, EpochDone) and event.pictures is not None and event.pictures.latent_map is not None:
-            self.show_map(event.pictures.latent_map)
+        if isinstance(event, EpochDone) and event.pictures is not None:
+            if event.pictures.latent_map is not None:
+                self.show_map(event.pictures.latent_map)
+            else:
+                self.show_no_map()
+
+    def show_no_map(self) -> None:
+        """A model without a map (latent size 1): clear what an earlier model left in every panel."""
+        self.map.clear(NO_MAP)
+        self.point_image.clear("Click the map to decode a point.")
+        self.point_note.setText("")
+        self.manifold.clear(NO_MANIFOLD)
+        self.manifold.setVisible(False)
 
     def show_map(self, latent: LatentMap) -> None:
         if self.map.latent is not None and self.map.latent.codes.shape[1] != latent.codes.shape[1]:
@@ -164,7 +194,7 @@ class LatentMapTab(QWidget):
             # hold the GUI thread past 30 ms when training keeps both cores busy.
             QTimer.singleShot(0, lambda: self.manifold.set_grid(latent.manifold, latent.manifold_note))
         elif self.manifold.has_content():
-            self.manifold.clear("The manifold grid needs a latent size of 2.")
+            self.manifold.clear(NO_MANIFOLD)
 
     def show_views(self, views: dict) -> None:
         if "map_point" in views:

@@ -62,11 +62,13 @@ class ScheduleControls(QObject):
         self.gamma.setDecimals(1)
         self.gamma.setValue(DEFAULT_GAMMA)
         self.gamma.setToolTip(f"γ: how hard the KL is held at C (0.1 to {MAX_GAMMA:g}; default {DEFAULT_GAMMA:g})")
-        self.warmup.setSuffix(" epochs")
-        self.capacity_epochs.setSuffix(" epochs")
+        for box in (self.warmup, self.capacity_epochs):
+            _epochs_suffix(box)
+            box.valueChanged.connect(lambda _value, box=box: _epochs_suffix(box))
         self.rows = {WARMUP: [self.warmup], CYCLES: [self.cycles],
                      CAPACITY: [self.capacity, self.capacity_epochs, self.gamma]}
         self.form: QFormLayout | None = None
+        self._beta_before_capacity: float | None = None  # the user's β, given back when capacity is left
         self.kind.currentIndexChanged.connect(self._kind_changed)
 
     def add_to(self, form: QFormLayout) -> None:
@@ -107,11 +109,19 @@ class ScheduleControls(QObject):
         for widget in (self.kind, *(w for ws in self.rows.values() for w in ws)):
             widget.setEnabled(enabled)
         if self.current() == CAPACITY:
+            if self._beta_before_capacity is None:
+                self._beta_before_capacity = panel.beta.value()
             panel.beta.setValue(1.0)
             panel.beta.setEnabled(False)
             panel.beta.setToolTip("Capacity control weighs |KL − C| by γ instead of β, so β stays 1")
             for button in panel.presets:
                 button.setEnabled(False)
+        elif self._beta_before_capacity is not None:
+            # Capacity only borrowed β = 1: trying it and choosing another schedule must not
+            # quietly train the β-VAE the user set up at β = 1 instead.
+            beta, self._beta_before_capacity = self._beta_before_capacity, None
+            if panel.model.currentData() != "vae" and panel.beta.value() == 1.0:
+                panel.beta.setValue(beta)
 
     def fields(self) -> dict[str, Any]:
         """The TrainConfig fields of the chosen schedule (none: the defaults, a fixed β)."""
@@ -140,6 +150,11 @@ class ScheduleControls(QObject):
         index = self.kind.findData(kind or NONE)
         self.kind.model().item(index).setEnabled(True)  # a saved run's schedule is shown as it was
         self.kind.setCurrentIndex(index)
+
+
+def _epochs_suffix(box: QSpinBox) -> None:
+    """"1 epoch", "5 epochs": a fixed suffix would read "1 epochs"."""
+    box.setSuffix(" epoch" if box.value() == 1 else " epochs")
 
 
 def _int_box(low: int, high: int, value: int, tip: str) -> QSpinBox:

@@ -8,6 +8,7 @@ a projection is fitted.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
 import numpy as np
@@ -84,9 +85,17 @@ def fit_projection(codes: np.ndarray, method: str = "pca", seed: int = 0) -> Pro
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=2, random_state=seed).fit(codes)
+        with warnings.catch_warnings():
+            # Codes that do not vary at all (a posterior collapsed in every dimension) have no share
+            # of variance to divide by: the axes say so below rather than "nan%".
+            warnings.simplefilter("ignore", RuntimeWarning)
+            pca = PCA(n_components=2, random_state=seed).fit(codes)
         share = pca.explained_variance_ratio_
-        return Projection("pca", (f"PC1 ({share[0]:.0%} of variance)", f"PC2 ({share[1]:.0%} of variance)"),
+        if np.all(np.isfinite(share)):
+            labels = (f"PC1 ({share[0]:.0%} of variance)", f"PC2 ({share[1]:.0%} of variance)")
+        else:
+            labels = ("PC1 (the codes do not vary)", "PC2 (the codes do not vary)")
+        return Projection("pca", labels,
                           "a point decodes as the mean code plus that point along PC1 and PC2 "
                           "(the other directions at their mean)",
                           mean=pca.mean_.astype("float32"), components=pca.components_.astype("float32"))
@@ -108,7 +117,7 @@ class LatentMap:
     """Posterior means of a fixed set of validation images on a plane, with their labels.
 
     ``manifold`` is the decoded grid of a 2-D latent space (None otherwise), ``manifold_note``
-    what it shows.
+    what it shows, ``manifold_label`` the class a CVAE's grid is decoded under.
     """
 
     points: np.ndarray  # (n, 2)
@@ -117,6 +126,7 @@ class LatentMap:
     projection: Projection
     manifold: np.ndarray | None = None
     manifold_note: str = ""
+    manifold_label: int | None = None  # a CVAE's grid is decoded under one class: this one
 
     def code_at(self, point: tuple[float, float]) -> np.ndarray:
         """The full code (d,) a point of the map decodes from."""
@@ -218,6 +228,9 @@ def latent_map_figure(latent: LatentMap, marker: tuple[float, float] | None = No
     if latent.manifold is not None:
         grid_ax = figure.add_subplot(1, panels, 2)
         grid_ax.imshow(latent.manifold, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        grid_ax.set_title("decoded over z in [-3, 3]² (z1 up)", fontsize=9)
+        title = f"decoded over z in [{-MANIFOLD_SPAN:g}, {MANIFOLD_SPAN:g}]² (z1 up)"
+        if latent.manifold_label is not None:  # else nothing on the saved file says which class it draws
+            title += f", label {latent.manifold_label}"
+        grid_ax.set_title(title, fontsize=9)
         grid_ax.set_axis_off()
     return figure

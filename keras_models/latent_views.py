@@ -30,13 +30,15 @@ def latent_map(model: VAE, images: np.ndarray, labels: np.ndarray, method: str =
     codes, _ = model.encode(x, y if model.conditional else None)
     projection = fit_projection(codes, method, seed)
     points = projection.points if projection.points is not None else projection.transform(codes)
-    manifold, note = None, ""
     if model.latent_dim == 2:
         label = int(y[0]) if model.conditional else None
         manifold = manifold_grid(model, label)
-        note = (f"z0 from {-MANIFOLD_SPAN:g} (left) to {MANIFOLD_SPAN:g}, z1 from {MANIFOLD_SPAN:g} (top) "
-                f"to {-MANIFOLD_SPAN:g}" + ("" if label is None else f"; label {label}"))
-    return LatentMap(points, y, codes, projection, manifold, note)
+        # The label first: a narrow panel cuts the caption's end, and for a CVAE it is what matters most.
+        note = ("" if label is None else f"label {label}; ") + (
+            f"z0 from {-MANIFOLD_SPAN:g} (left) to {MANIFOLD_SPAN:g}, z1 from {MANIFOLD_SPAN:g} (top) "
+            f"to {-MANIFOLD_SPAN:g}")
+        return LatentMap(points, y, codes, projection, manifold, note, label)
+    return LatentMap(points, y, codes, projection)
 
 
 def manifold_grid(model: VAE, label: int | None = None) -> np.ndarray:

@@ -97,7 +97,13 @@ def _schedule_lines(groups: list[Group]) -> list[str]:
     lines = []
     for g in groups:
         base = fixed.get(g.beta)
-        if g.schedule is None or not g.n or base is None:
+        if g.schedule is None or not g.n:
+            continue
+        if base is None:
+            # Said, not skipped: a study with --capacity but without β = 1 in --betas would otherwise
+            # leave the reader looking for a comparison the README promises.
+            lines.append(f"{g.title} is not compared with a fixed weight: the study has no finished model of "
+                         f"β = {g.beta:g} without a schedule (add {g.beta:g} to --betas).")
             continue
         parts = []
         for key, name in SCHEDULE_METRICS:

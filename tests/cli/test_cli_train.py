@@ -90,7 +90,7 @@ def test_resume_through_the_cli(cli_run, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     status, stdout, stderr = run_main(["train", "--resume", run_dir, "-e", "1", "-m", "cvae", "--out", elsewhere])
     assert status == 0, stderr
-    assert stderr.strip() == "note: --resume uses the run's saved settings; ignoring model, out"
+    assert stderr.strip() == "note: --resume uses the run's saved settings; ignoring --model, --out"
     assert not elsewhere.exists()
     rows = metrics_rows(run_dir)
     assert [row["epoch"] for row in rows] == ["1", "2"]
@@ -130,3 +130,23 @@ def test_train_subprocess_smoke(tmp_path):
                                       "traversal_all_dims.png", "traversal_dim3.png"]
     for png in pngs:  # grids are greyscale; the latent map is a figure, in colour
         assert png_pixels(png).ndim == (3 if png.name == "latent_map.png" else 2)
+
+
+def test_grids_of_a_latent_size_1_model_say_why_there_is_no_map(digits_idx_dir, tmp_path):
+    status, _, stderr = run_main(["train", "-m", "vae", "-e", "1", "-bs", "50", "--latent-dim", "1", "--precision",
+                                  "float32", "--dataset", f"idx:{digits_idx_dir}", "--out", tmp_path / "runs"])
+    assert status == 0, stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    status, stdout, stderr = run_main(["grids", run_dir, "--out", tmp_path / "pngs"])
+    assert status == 0, stderr
+    assert "interpolation.png" in stdout and "latent_map.png" not in stdout
+    assert "no latent_map.png: a latent map needs a latent size of at least 2" in stderr
+
+
+def test_a_schedule_asked_for_on_resume_is_named_with_the_one_the_run_keeps(cli_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(cli_run[0], run_dir)
+    status, _, stderr = run_main(["train", "--resume", run_dir, "-e", "1", "--kl-warmup", "1"])
+    assert status == 0, stderr
+    assert stderr.strip() == ("note: --resume uses the run's saved settings; ignoring --kl-warmup "
+                              "(the run keeps its own KL schedule: none)")

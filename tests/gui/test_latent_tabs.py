@@ -82,3 +82,28 @@ def test_the_cvae_interpolation_morphs_the_label_and_random_codes_redraw(qtbot, 
     with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
         controls.redraw_button.click()
     assert not np.allclose(interpolation.interpolation.grid, first)
+
+
+def test_a_model_with_latent_size_1_clears_the_last_models_map(qtbot, window):
+    """Latent size 1 has no map: the dots, clicked point and manifold of the model before must go,
+    not stay as if they were this model's, and a click on the empty map decodes nothing."""
+    set_quick_settings(window, epochs=1, batch_size=30)
+    window.controls.latent_dim.setValue(2)
+    train_and_wait(qtbot, window)
+    tab = window.latent_tabs.map
+    qtbot.waitUntil(lambda: tab.map.latent is not None, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        click_map(qtbot, window, *tab.map.latent.points[0])
+    qtbot.waitUntil(lambda: tab.point_image.has_content() and tab.manifold.has_content(), timeout=TIMEOUT)
+
+    window.controls.latent_dim.setValue(1)
+    train_and_wait(qtbot, window)
+    qtbot.waitUntil(lambda: tab.map.latent is None, timeout=TIMEOUT)
+    assert "latent size of 1" in tab.map.axes_label.text() and not tab.map.save_button.isEnabled()
+    assert all(len(line.get_xdata()) == 0 for line in tab.map.canvas.classes)
+    assert not tab.map.canvas.isVisibleTo(tab)  # no empty frame with the old model's ticks
+    assert not tab.point_image.has_content() and tab.point_image.caption.text() == ""
+    assert not tab.manifold.has_content() and not tab.manifold.isVisibleTo(tab)
+    assert "latent_map.png" not in {p.name for p in window.save_all(window.runs_folder / "figures")}
+    tab.choose_point(0.0, 0.0)  # as a click would, had the canvas been left on screen
+    assert tab.map.point is None and len(tab.map.canvas.marker.get_xdata()) == 0

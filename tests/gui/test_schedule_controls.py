@@ -119,3 +119,26 @@ def test_the_saved_loss_picture_holds_the_schedule(qtbot, tmp_path, kind):
     plain.set_history(history([0.0, 1.0]), total_epochs=4)
     plain_width = Image.open(plain.save_to(tmp_path / "plain.png")).size[0]
     assert (width > plain_width) == (kind == "warmup")  # a fourth panel for the weight
+
+
+def test_leaving_capacity_gives_back_the_beta_it_held_at_1(qtbot):
+    controls = TrainingControls()
+    qtbot.addWidget(controls)
+    controls.beta.setValue(4.0)
+    choose(controls, "capacity")
+    assert controls.beta.value() == 1.0
+    choose(controls, "warmup")  # else the β-VAE set up at β = 4 would quietly train at 1
+    assert controls.beta.value() == 4.0 and controls.beta.isEnabled()
+    choose(controls, "capacity")
+    controls.model.setCurrentIndex(controls.model.findData("vae"))  # capacity is not for the VAE
+    assert controls.schedule.current() is None and controls.beta.value() == 1.0
+
+
+def test_the_epoch_boxes_say_1_epoch_not_1_epochs(qtbot):
+    controls = TrainingControls()
+    qtbot.addWidget(controls)
+    for box in (controls.schedule.warmup, controls.schedule.capacity_epochs):
+        box.setValue(1)
+        assert box.text() == "1 epoch"
+        box.setValue(3)
+        assert box.text() == "3 epochs"

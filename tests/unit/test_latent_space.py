@@ -145,3 +145,10 @@ def test_the_map_figure_names_its_axes_and_classes():
     (ax,) = figure.axes
     assert ax.get_xlabel().startswith("PC1 (") and ax.get_ylabel().startswith("PC2 (")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["0", "1", "2"]
+
+
+def test_codes_that_do_not_vary_get_axes_that_say_so_not_nan():
+    # A posterior collapsed in every dimension: every image has the same code.
+    projection = fit_projection(np.zeros((40, 5), dtype="float32"))
+    assert projection.axis_labels == ("PC1 (the codes do not vary)", "PC2 (the codes do not vary)")
+    assert np.isfinite(projection.transform(np.zeros((3, 5)))).all()

@@ -136,3 +136,17 @@ def test_the_run_grids_include_the_latent_map_and_the_interpolation(digits, tmp_
             assert image.format == "PNG" and image.size == (map_width, 552)
         with Image.open(out / "interpolation.png") as image:  # ten steps, doubled
             assert image.size == (2 * (10 * CELL + 2), 2 * (CELL + 2))
+
+
+def test_a_cvae_manifold_names_its_label_in_the_caption_and_the_saved_figure(digits):
+    """The grid is decoded under one class: the caption must say which before a narrow panel cuts
+    it, and latent_map.png must say it too."""
+    from keras_models.latent_space import latent_map_figure
+
+    images, labels = digits
+    latent = latent_map(tiny(ConditionalVAE), images, labels)
+    assert latent.manifold_label == int(labels[0])
+    assert latent.manifold_note.startswith(f"label {labels[0]}; ")
+    titles = [ax.get_title() for ax in latent_map_figure(latent).axes]
+    assert any(title.endswith(f"label {labels[0]}") for title in titles)
+    assert latent_map(tiny(), images, labels).manifold_label is None

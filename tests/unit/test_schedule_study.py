@@ -78,3 +78,10 @@ def test_the_kl_bars_wrap_the_long_titles_of_scheduled_groups():
     titles = [ax.get_title() for ax in figure.axes]
     assert titles[0] == "VAE (β = 1): 3 of 10 active units"
     assert titles[1] == "capacity-controlled β-VAE (C_max 25): 4 of 10\nactive units"
+
+
+def test_a_scheduled_group_without_its_fixed_weight_model_says_why_it_is_not_compared():
+    # --capacity trains at β = 1: a study of --betas 4 only has nothing to hold it against.
+    lines = conclusions(seeded_rows("bvae", 4.0, units=3.0) + capacity_rows(9.0))
+    line = next(l for l in lines if l.startswith("capacity-controlled β-VAE (C_max 25)"))
+    assert "not compared" in line and "add 1 to --betas" in line

@@ -88,3 +88,12 @@ def test_a_schedule_lives_in_the_model_file_and_models_without_one_keep_their_va
     assert "schedule" not in plain.get_config() and plain.start_epoch(1) is None
     assert len(plain.non_trainable_weights) == len(model.non_trainable_weights) - 1
     assert isinstance(loaded, VAE) and np.isfinite(loaded.sample(2, seed=0)).all()
+
+
+def test_a_warmup_longer_than_the_epochs_sized_to_the_data_says_where_they_came_from(tmp_path, digits):
+    from keras_models.config import ConfigError
+
+    config = small_config(tmp_path / "runs", epochs=None, kl_warmup=150)  # 120 images: 100 epochs chosen
+    with pytest.raises(ConfigError, match=r"at most 100, got 150 \(the epochs were sized to the data: 100; "):
+        TrainingSession.new(config, data=digits)
+    assert not (tmp_path / "runs").exists()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_models.config import TrainConfig
+from keras_models.config import ConfigError, TrainConfig
 from keras_models.events import (EpochDone, JobState, RunStarted, StageStarted, StudyFigure, StudyRow, StudyStarted,
                                  TrialFailed)
 from keras_models.study import StudyConfig, run_study
@@ -243,3 +243,13 @@ def test_a_stopped_study_resumes_keeping_finished_trials_and_a_damaged_one_fails
                                                                                        "failed"]
     assert "cannot load model" in (report / "report.md").read_text()
     assert (report / "runs" / "cvae_s0" / "error.txt").exists()
+
+
+def test_a_schedule_longer_than_the_epochs_sized_to_the_data_is_refused_before_anything_is_trained(
+        tmp_path, tiny_split):
+    # No -e: the epochs are chosen from the data (100 here) only once it is loaded.
+    config = StudyConfig(training=TrainConfig(epochs=None, batch_size=50), betas=(4.0,), include_cvae=False,
+                         kl_warmup=150, out=str(tmp_path / "reports"))
+    with pytest.raises(ConfigError, match="KL warm-up epochs must be at most 100, got 150"):
+        run_study(config, data=tiny_split, classifier_cache=tmp_path / "cache")
+    assert not (tmp_path / "reports").exists()
