@@ -22,8 +22,8 @@ import keras
 
 from keras_models import grids
 from keras_models.callbacks import StopOnRequest
-from keras_models.config import (DEFAULT_CLASSES, MAX_EPOCHS, ConfigError, TrainConfig, check_dataset_name,
-                                 check_whole_number, default_traverse_dim)
+from keras_models.config import (DEFAULT_CLASSES, MAX_EPOCHS, TrainConfig, check_dataset_name, check_whole_number,
+                                 default_traverse_dim)
 from keras_models.data import DataSplit, binarize_fixed, check_training_data, load_dataset, make_pipeline
 from keras_models.events import BatchProgress, EpochDone, JobState, RunStarted, Stopped, TrainingSized
 from keras_models.files import (CONFIG_FILE, GRIDS_DIR, METRICS_FILE, MODEL_FILE, STATE_FILE, atomic_path,
@@ -227,15 +227,7 @@ class TrainingSession:
         if data is None:
             data = load_dataset(config.dataset, config.data_dir)
         check_training_data(config, data)
-        auto_epochs = config.epochs is None
-        try:
-            sized = apply_training_size(config, len(data.train_x))
-        except ConfigError as exc:
-            if not auto_epochs:
-                raise
-            # A schedule checked against epochs nobody typed: the refusal must say where they came from.
-            raise ConfigError(f"{exc} (the epochs were sized to the data: {config.epochs}; give more epochs "
-                              "for a longer schedule)") from None
+        sized = apply_training_size(config, len(data.train_x))
         if sized is not None:
             (kwargs.get("state") or JobState()).report(TrainingSized(sized.batch_size, sized.epochs, sized.reason))
         model = build_model(config, data.image_shape)

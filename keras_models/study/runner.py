@@ -106,13 +106,7 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
     sized = apply_training_size(config.training, len(data.train_x))
     if sized is not None:
         check_training_data(config.training, data)
-        # The scheduled groups' spans (a warm-up, cycles, a C ramp) are checked against the epochs
-        # only now that they are known: else a warm-up longer than them fails its trial after the
-        # others have trained, in a study folder left behind. The size is reported first: it says
-        # where the limit in the refusal comes from.
         outer.report(TrainingSized(sized.batch_size, sized.epochs, sized.reason))
-        for entry in config.entries():
-            config.train_config(entry).validate()
     trials = len(study.unfinished()) if study is not None else len(config.entries())
     outer.report(study_estimate(config, data, trials, classifier_cache, outer))
     engine.open()

@@ -94,6 +94,6 @@ def test_a_warmup_longer_than_the_epochs_sized_to_the_data_says_where_they_came_
     from keras_models.config import ConfigError
 
     config = small_config(tmp_path / "runs", epochs=None, kl_warmup=150)  # 120 images: 100 epochs chosen
-    with pytest.raises(ConfigError, match=r"at most 100, got 150 \(the epochs were sized to the data: 100; "):
+    with pytest.raises(ConfigError, match=r"at most 100, got 150 \(auto sized the epochs to 100 for 120 training images"):
         TrainingSession.new(config, data=digits)
     assert not (tmp_path / "runs").exists()
