@@ -7,6 +7,7 @@ from typing import Any, Protocol
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox
 
+from gui.widgets import int_box
 from keras_models.config import MAX_EPOCHS
 from keras_models.schedules import CAPACITY, CYCLES, DEFAULT_GAMMA, MAX_CAPACITY, MAX_GAMMA, WARMUP
 
@@ -43,19 +44,19 @@ class ScheduleControls(QObject):
             self.kind.addItem(title, key)
             self.kind.setItemData(index, KIND_TIPS[key], Qt.ItemDataRole.ToolTipRole)
         self.kind.setToolTip("KL schedule: how the KL term is weighted epoch by epoch")
-        self.warmup = _int_box(1, MAX_EPOCHS, DEFAULT_WARMUP, "Epochs over which the KL weight rises from 0 to β "
-                               f"(1 to the epochs trained): 0 in epoch 1, β once the warm-up is over")
-        self.cycles = _int_box(1, MAX_EPOCHS // 2, DEFAULT_CYCLES,
-                               "Cycles over the epochs trained (1 to half the epochs: 2 or more a cycle): each rises "
-                               "from 0 to β over its first half, then holds β")
+        self.warmup = int_box(1, MAX_EPOCHS, DEFAULT_WARMUP, "Epochs over which the KL weight rises from 0 to β "
+                              "(1 to the epochs trained): 0 in epoch 1, β once the warm-up is over", state_range=False)
+        self.cycles = int_box(1, MAX_EPOCHS // 2, DEFAULT_CYCLES,
+                              "Cycles over the epochs trained (1 to half the epochs: 2 or more a cycle): each rises "
+                              "from 0 to β over its first half, then holds β", state_range=False)
         self.capacity = QDoubleSpinBox()
         self.capacity.setRange(0.1, MAX_CAPACITY)
         self.capacity.setDecimals(1)
         self.capacity.setValue(DEFAULT_CAPACITY)
         self.capacity.setToolTip(f"C_max: the KL, in nats, that C rises to (0.1 to {MAX_CAPACITY:g}); "
                                  "a β = 1 VAE used about 16 after 10 epochs of MNIST 5k")
-        self.capacity_epochs = _int_box(0, MAX_EPOCHS, 0, "Epochs over which C rises from 0 to C_max (1 to the "
-                                        "epochs trained; 0: half the epochs)")
+        self.capacity_epochs = int_box(0, MAX_EPOCHS, 0, "Epochs over which C rises from 0 to C_max (1 to the "
+                                       "epochs trained; 0: half the epochs)", state_range=False)
         self.capacity_epochs.setSpecialValueText("half the epochs")
         self.gamma = QDoubleSpinBox()
         self.gamma.setRange(0.1, MAX_GAMMA)
@@ -155,11 +156,3 @@ class ScheduleControls(QObject):
 def _epochs_suffix(box: QSpinBox) -> None:
     """"1 epoch", "5 epochs": a fixed suffix would read "1 epochs"."""
     box.setSuffix(" epoch" if box.value() == 1 else " epochs")
-
-
-def _int_box(low: int, high: int, value: int, tip: str) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setValue(value)
-    box.setToolTip(tip)
-    return box

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
-                             QHBoxLayout, QLabel, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+                             QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget)
 
 from gui.schedule_controls import ScheduleControls
+from gui.widgets import int_box
 from keras_models.config import (ARCHITECTURES, MAX_BATCH_SIZE, MAX_BETA, MAX_EPOCHS, MAX_LATENT_DIM, MODEL_TITLES,
                                  PRECISIONS, TrainConfig)
 from keras_models.events import TrainingSized
@@ -55,11 +56,11 @@ class TrainingControls(QGroupBox):
         self.arch = QComboBox()
         self.arch.addItems(ARCHITECTURES)
         self.arch.setToolTip("mlp: the reference 784-300-300 network; conv: two stride-2 convolutions each way")
-        self.latent_dim = self._int_box(1, MAX_LATENT_DIM, defaults.latent_dim, "Size of the latent code z")
+        self.latent_dim = int_box(1, MAX_LATENT_DIM, defaults.latent_dim, "Size of the latent code z")
         # 0 shows as "auto": sized to the training set once it is loaded (keras_models.sizing).
-        self.epochs = self._int_box(0, MAX_EPOCHS, 0, "Epochs to train (more epochs when continuing); "
+        self.epochs = int_box(0, MAX_EPOCHS, 0, "Epochs to train (more epochs when continuing); "
                                                       "auto: enough optimizer steps for the training set's size")
-        self.batch_size = self._int_box(0, MAX_BATCH_SIZE, 0, "Images per gradient step; auto: chosen from the "
+        self.batch_size = int_box(0, MAX_BATCH_SIZE, 0, "Images per gradient step; auto: chosen from the "
                                                               "training set's size")
         for box in (self.epochs, self.batch_size):
             box.setSpecialValueText("auto")
@@ -78,7 +79,7 @@ class TrainingControls(QGroupBox):
         self.dataset.setToolTip("The images to train on; the last two entries ask for a folder")
         self.folders = {key: "" for key in FOLDER_SETS}
         self.dataset.activated.connect(self._dataset_chosen)
-        self.seed = self._int_box(0, 2**31 - 1, defaults.seed, "Random seed: the same seed repeats a run")
+        self.seed = int_box(0, 2**31 - 1, defaults.seed, "Random seed: the same seed repeats a run")
         self.precision = QComboBox()
         self.precision.addItems(PRECISIONS)
         self.precision.setToolTip("auto: bfloat16 matrix products where the CPU has them natively, else float32")
@@ -132,14 +133,6 @@ class TrainingControls(QGroupBox):
         self.run_open = False
         self._update_enabled()
         self._show_expected_size()
-
-    @staticmethod
-    def _int_box(low: int, high: int, value: int, tip: str) -> QSpinBox:
-        box = QSpinBox()
-        box.setRange(low, high)
-        box.setValue(value)
-        box.setToolTip(f"{tip} ({low:,}–{high:,})")
-        return box
 
     def _settings_widgets(self) -> list[QWidget]:
         return [self.model, self.arch, self.latent_dim, self.batch_size, self.learning_rate, self.dataset,
