@@ -228,7 +228,7 @@ class TrainingControls(QGroupBox):
 
     def show_auto_size(self, event: TrainingSized) -> None:
         """The size a training chose for "auto", once its data had loaded."""
-        self.auto_size.setText(f"auto chose {event.reason}")
+        self.auto_size.setText(f"sized to the data: {event.reason}")
 
     def config(self) -> TrainConfig:
         return TrainConfig(

@@ -51,7 +51,7 @@ def test_shows_the_size_a_training_chose(qtbot):
     controls = TrainingControls()
     qtbot.addWidget(controls)
     controls.show_auto_size(TrainingSized(100, 20, "batch 100, 20 epochs: 900 steps over 4,500 training images"))
-    assert controls.auto_size.text() == "auto chose batch 100, 20 epochs: 900 steps over 4,500 training images"
+    assert controls.auto_size.text() == "sized to the data: batch 100, 20 epochs: 900 steps over 4,500 training images"
 
 
 def test_auto_is_remembered_as_auto(qtbot, settings_folder):
