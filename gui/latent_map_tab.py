@@ -11,21 +11,22 @@ from typing import Callable
 
 import numpy as np
 from matplotlib.axes import Axes
-from PyQt6.QtCore import QTimer, pyqtSignal
-from PyQt6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from gui.figure_panel import FigurePanel
 from gui.image_panel import ImagePanel
 from gui.live_canvas import Limits, LiveCanvas
 from keras_models.events import EpochDone
 from keras_models.images import save_figure
-from keras_models.latent_space import CLASS_COLOURS, LatentMap, latent_map_figure
+from keras_models.latent_space import CLASS_COLOURS, LatentMap, latent_map_figure, umap_installed
 
 LEGEND_HTML = "label: " + "&nbsp;".join(f'<span style="color:{colour}">●</span>{label}'
                                         for label, colour in enumerate(CLASS_COLOURS))
 
 NO_MAP = "No latent map: this model has a latent size of 1, and a map needs at least 2 dimensions."
 NO_MANIFOLD = "The manifold grid needs a latent size of 2."
+NO_UMAP = "UMAP needs umap-learn, which is not installed: pip install umap-learn adds it."
 
 
 def style_map_axes(ax: Axes) -> None:
@@ -126,6 +127,22 @@ class LatentMapPanel(FigurePanel):
         return save_figure(latent_map_figure(self.latent, self.point), path)
 
 
+def projection_box() -> QComboBox:
+    """PCA, or UMAP when umap-learn is installed: optional, so without it the item stays, greyed,
+    saying how to get it."""
+    box = QComboBox()
+    box.addItem("PCA", "pca")
+    box.addItem("UMAP", "umap")
+    box.setToolTip("How codes of more than 2 dimensions are put on the map's plane: PCA (scikit-learn), "
+                   "the two directions of most variance, or UMAP (umap-learn), which keeps neighbours "
+                   "together. A latent size of 2 is its own map and ignores this.")
+    if not umap_installed():
+        box.model().item(1).setEnabled(False)
+        box.setItemData(1, NO_UMAP, Qt.ItemDataRole.ToolTipRole)
+        box.setToolTip(box.toolTip() + "\n" + NO_UMAP)
+    return box
+
+
 class LatentMapTab(QWidget):
     """The map, the image of the clicked point, and for a 2-D latent space the manifold grid."""
 
@@ -141,8 +158,17 @@ class LatentMapTab(QWidget):
         self.point_note = QLabel("")
         self.point_note.setWordWrap(True)
         self.map.canvas.clicked.connect(self.choose_point)
+        self.projection = projection_box()
+        self.projection.currentIndexChanged.connect(self.choose_projection)
         layout = QHBoxLayout(self)
-        layout.addWidget(self.map, 5)
+        left = QVBoxLayout()
+        choice = QHBoxLayout()
+        choice.addWidget(QLabel("Projection:"))
+        choice.addWidget(self.projection)
+        choice.addStretch(1)
+        left.addLayout(choice)
+        left.addWidget(self.map, 1)
+        layout.addLayout(left, 5)
         right = QVBoxLayout()
         right.addWidget(self.point_image, 2)
         right.addWidget(self.point_note)
@@ -154,7 +180,18 @@ class LatentMapTab(QWidget):
         return [self.map, self.point_image, self.manifold]
 
     def request_fields(self) -> dict:
-        return {"map_point": self.map.point}
+        return {"map_point": self.map.point, "projection": self.projection.currentData()}
+
+    def choose_projection(self) -> None:
+        """The worker maps the codes again; a clicked point meant a place on the old plane."""
+        self.forget_point()
+        self.changed.emit()
+
+    def forget_point(self) -> None:
+        self.map.point = None
+        self.map.canvas.mark(None)
+        self.point_image.clear("Click the map to decode a point.")
+        self.point_note.setText("")
 
     def choose_point(self, x: float, y: float) -> None:
         if self.map.latent is None:  # nothing mapped (yet, or a 1-D latent space): nothing to decode
@@ -181,11 +218,7 @@ class LatentMapTab(QWidget):
 
     def show_map(self, latent: LatentMap) -> None:
         if self.map.latent is not None and self.map.latent.codes.shape[1] != latent.codes.shape[1]:
-            # Another model: the clicked point meant a code of the old one.
-            self.map.point = None
-            self.map.canvas.mark(None)
-            self.point_image.clear("Click the map to decode a point.")
-            self.point_note.setText("")
+            self.forget_point()  # another model: the clicked point meant a code of the old one
         self.map.show_map(latent)
         # Only a 2-D latent space has a manifold grid; otherwise the decoded point takes its room.
         self.manifold.setVisible(latent.manifold is not None)
@@ -197,7 +230,9 @@ class LatentMapTab(QWidget):
             self.manifold.clear(NO_MANIFOLD)
 
     def show_views(self, views: dict) -> None:
-        if "map_point" in views:
+        if "latent_map" in views:  # mapped again with the projection just chosen
+            self.show_map(views["latent_map"])
+        if "map_point" in views and self.map.point is not None:  # not forgotten since it was asked for
             x, y = self.map.point
             self.point_image.set_grid(views["map_point"], f"at ({x:.2f}, {y:.2f})")
             self.point_note.setText(views["map_point_caption"])

@@ -116,7 +116,7 @@ class ModelWorker(QObject):
     def submit(self, job: object) -> None:
         """Queue ``job``; its state exists from now on, so a Stop clicked before it starts counts."""
         self._state = JobState(on_event=self._forward_event, on_model=self._show_live_model,
-                               wants_pictures=isinstance(job, (TrainJob, StudyJob)))
+                               wants_pictures=isinstance(job, (TrainJob, StudyJob)), projection=self._projection)
         self._job_submitted.emit(job, self._state)
 
     def stop(self) -> None:
@@ -129,6 +129,11 @@ class ModelWorker(QObject):
             self._request_version += 1
 
     # ----- slots, run in the worker thread ------------------------------------------------------
+    def _projection(self) -> str:
+        """The latent map's projection the explorer asks for now: each epoch's map follows it."""
+        with self._lock:
+            return self._request.projection if self._request is not None else "pca"
+
     @pyqtSlot()
     def initialise(self) -> None:
         """Import TensorFlow, after the window is on screen.
@@ -287,7 +292,8 @@ class ModelWorker(QObject):
         from keras_models.views import epoch_pictures
 
         seed = self.config.seed if self.config else 0
-        state.report(EpochDone(record, epoch_pictures(self.model, self.data.val_x, self.data.val_y, seed)))
+        state.report(EpochDone(record, epoch_pictures(self.model, self.data.val_x, self.data.val_y, seed,
+                                                      self._projection())))
 
     def _forward_event(self, event: object) -> None:
         if isinstance(event, EpochDone):
@@ -316,9 +322,24 @@ class ModelWorker(QObject):
         from keras_models.views import render_views
 
         try:
-            self.signals.views.emit(render_views(model, request, data.val_x, data.val_y, self.latent_map))
+            views = self._reproject(model, data, request)
+            views.update(render_views(model, request, data.val_x, data.val_y, self.latent_map))
+            self.signals.views.emit(views)
         except Exception as exc:
             self.signals.event.emit(Notice(f"cannot draw the explorer views: {exc}"))
+
+    def _reproject(self, model, data, request: ViewRequest) -> dict:
+        """The map again, when the user chose another projection than the one it holds (a 2-D code
+        is its own map and has none to change); it goes to the window with the views."""
+        latent = self.latent_map
+        if (latent is None or latent.projection.method in ("identity", request.projection)
+                or latent.codes.shape[1] != model.latent_dim):  # another model's map: its next epoch brings one
+            return {}
+        from keras_models.latent_views import latent_map
+
+        seed = self.config.seed if self.config else 0
+        self.latent_map = latent_map(model, data.val_x, data.val_y, request.projection, seed)
+        return {"latent_map": self.latent_map}
 
 
 def _import_core(errors: list[BaseException]) -> None:

@@ -291,6 +291,7 @@ class ViewRequest:
     style_images: int = 6
     sort_by_kl: bool = False
     map_point: tuple[float, float] | None = None  # where the latent map was clicked, in map coordinates
+    projection: str = "pca"  # how the latent map puts codes on a plane: "pca" or "umap" (optional)
     interpolate_from: int = 0  # validation image indices
     interpolate_to: int = 1
     interpolate_random: bool = False  # two prior draws instead of two images' codes

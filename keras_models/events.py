@@ -174,15 +174,22 @@ class JobState:
     given, is called there too, with the model being trained and its data split,
     after each reported batch and epoch: a front end may draw from them between
     batches but must not change them. ``wants_pictures`` asks training to attach ``EpochPictures`` to
-    each ``EpochDone``. ``request_stop`` may be called from any thread.
+    each ``EpochDone``; ``projection``, when given, says at each epoch how their latent map is
+    projected ("pca" or "umap"), so a front end's choice applies while training runs.
+    ``request_stop`` may be called from any thread.
     """
 
     def __init__(self, on_event: Callable[[Event], None] | None = None,
-                 on_model: Callable[[Any, Any], None] | None = None, wants_pictures: bool = False) -> None:
+                 on_model: Callable[[Any, Any], None] | None = None, wants_pictures: bool = False,
+                 projection: Callable[[], str] | None = None) -> None:
         self._stop = threading.Event()
         self._on_event = on_event
         self._on_model = on_model
+        self._projection = projection
         self.wants_pictures = wants_pictures
+
+    def map_projection(self) -> str:
+        return "pca" if self._projection is None else self._projection()
 
     def request_stop(self) -> None:
         self._stop.set()

@@ -8,6 +8,7 @@ a projection is fitted.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import warnings
 from typing import Any
 
@@ -19,6 +20,15 @@ MAP_IMAGES = 2000  # validation images on a latent map: enough for the shape, ch
 MANIFOLD_SPAN = 3.0  # the manifold grid covers z in [-3, 3]^2, as the keras-io VAE example does
 MANIFOLD_STEPS = 15
 PROJECTIONS = ("pca", "umap")
+
+
+def umap_installed() -> bool:
+    """Whether umap-learn can be imported, without importing it: the window asks at start, and
+    importing umap (numba, pynndescent) there would cost seconds."""
+    try:
+        return importlib.util.find_spec("umap") is not None
+    except ValueError:  # already imported, by a module without a spec: it is there
+        return True
 
 
 def umap_available() -> bool:

@@ -285,8 +285,8 @@ class TrainingSession:
         epoch = int(record["epoch"])
         if epoch % self.config.ckpt_every == 0 or epoch == self.config.epochs:
             self.checkpoint(epoch)
-        pictures = (epoch_pictures(self.model, self.data.val_x, self.data.val_y, self.config.seed)
-                    if self.state.wants_pictures else None)
+        pictures = (epoch_pictures(self.model, self.data.val_x, self.data.val_y, self.config.seed,
+                                   self.state.map_projection()) if self.state.wants_pictures else None)
         self.state.report(EpochDone(record, pictures))
         self.state.show_model(self.model, self.data)
 

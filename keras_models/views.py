@@ -32,17 +32,19 @@ def preview_grids(model: VAE, images: np.ndarray, labels: np.ndarray, seed: int)
             grids.samples_grid(model, grids.prior_codes(PREVIEW_SAMPLES, model.latent_dim, seed)))
 
 
-def epoch_pictures(model: VAE, images: np.ndarray, labels: np.ndarray, seed: int) -> EpochPictures:
+def epoch_pictures(model: VAE, images: np.ndarray, labels: np.ndarray, seed: int,
+                   projection: str = "pca") -> EpochPictures:
     """The per-epoch pictures: reconstructions of a fixed batch, samples of fixed prior codes,
     the mean KL of each latent dimension and the number of active units, on the first
-    ``KL_IMAGES`` validation images, and the latent map of a fixed subsample."""
+    ``KL_IMAGES`` validation images, and the latent map of a fixed subsample, projected by
+    ``projection`` ("pca" or "umap")."""
     reconstructions, samples = preview_grids(model, images, labels, seed)
     kl_labels = _image_labels(model, labels[:KL_IMAGES])
     return EpochPictures(
         reconstructions=reconstructions, samples=samples,
         kl_per_dim=model.kl_per_dimension(images[:KL_IMAGES], kl_labels),
         active_units=active_units(model, images[:KL_IMAGES], kl_labels)[0],
-        latent_map=latent_map(model, images, labels, seed=seed),
+        latent_map=latent_map(model, images, labels, projection, seed),
     )
 
 

@@ -293,6 +293,30 @@ def tiny_split_data():
     return DataSplit("tiny", train_x, train_y, val_x, val_y)
 
 
+def fake_umap(monkeypatch) -> None:
+    """A stand-in umap-learn in ``sys.modules``: a fixed linear map to 2-D and its pseudo-inverse,
+    so a UMAP map can be checked without the package (it is optional)."""
+    import sys
+    import types
+
+    class UMAP:
+        def __init__(self, n_components=2, random_state=None):
+            self.weights = None
+
+        def fit_transform(self, codes):
+            codes = np.asarray(codes, dtype="float32")
+            self.weights = np.random.default_rng(0).standard_normal((codes.shape[1], 2)).astype("float32")
+            return self.transform(codes)
+
+        def transform(self, codes):
+            return np.asarray(codes, dtype="float32") @ self.weights
+
+        def inverse_transform(self, points):
+            return np.asarray(points, dtype="float32") @ np.linalg.pinv(self.weights)
+
+    monkeypatch.setitem(sys.modules, "umap", types.SimpleNamespace(UMAP=UMAP, __spec__=None))
+
+
 def pretrain_classifier(data, epochs: int = 3) -> None:
     """Put a quickly trained evaluation classifier for ``data`` in the cache a study looks in first,
     so study tests do not each train the full one (it is cached by the data's fingerprint)."""

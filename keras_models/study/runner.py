@@ -48,7 +48,7 @@ class _Logged(JobState):
     process (the window following a Ray study, ``tail -f``) can follow them."""
 
     def __init__(self, inner: JobState) -> None:
-        super().__init__(wants_pictures=inner.wants_pictures)
+        super().__init__(wants_pictures=inner.wants_pictures, projection=inner.map_projection)
         self.inner = inner
         self.report_dir: Path | None = None
 

@@ -1,13 +1,16 @@
 """The Latent map and Interpolation tabs, driven as a user would: train, watch the map move,
 click it, interpolate, save."""
+import sys
+
 import numpy as np
+import pytest
 from PIL import Image
 from PyQt6.QtCore import QPoint, Qt
 from PyQt6.QtTest import QTest
 
 from keras_models.events import EpochDone
 from keras_models.models import sigmoid
-from tests.helpers import collect_events, set_quick_settings, train_and_wait
+from tests.helpers import collect_events, fake_umap, set_quick_settings, train_and_wait
 
 TIMEOUT = 120_000
 
@@ -107,3 +110,43 @@ def test_a_model_with_latent_size_1_clears_the_last_models_map(qtbot, window):
     assert "latent_map.png" not in {p.name for p in window.save_all(window.runs_folder / "figures")}
     tab.choose_point(0.0, 0.0)  # as a click would, had the canvas been left on screen
     assert tab.map.point is None and len(tab.map.canvas.marker.get_xdata()) == 0
+
+
+@pytest.fixture
+def with_umap(monkeypatch):
+    """umap-learn "installed": named before ``window``, so the tab, which looks once, finds it."""
+    fake_umap(monkeypatch)
+
+
+def test_choosing_umap_maps_the_codes_again_with_umap_axes(qtbot, with_umap, window):
+    tab = window.latent_tabs.map
+    assert tab.projection.model().item(tab.projection.findData("umap")).isEnabled()
+    set_quick_settings(window, epochs=1, batch_size=30)  # latent size 4: PCA until told otherwise
+    train_and_wait(qtbot, window)
+    qtbot.waitUntil(lambda: tab.map.latent is not None, timeout=TIMEOUT)
+    assert tab.map.latent.projection.method == "pca"
+    tab.choose_point(*tab.map.latent.points[0])
+    with qtbot.waitSignal(window.worker.signals.views, timeout=TIMEOUT):
+        tab.projection.setCurrentIndex(tab.projection.findData("umap"))
+    qtbot.waitUntil(lambda: tab.map.latent.projection.method == "umap", timeout=TIMEOUT)
+    assert "across: UMAP 1, up: UMAP 2" in tab.map.axes_label.text()
+    assert window.worker.latent_map is tab.map.latent  # clicks decode through the map shown
+    assert tab.map.point is None  # the point clicked on the PCA plane means nothing on this one
+    codes, _ = window.worker.model.encode(window.worker.data.val_x)
+    np.testing.assert_allclose(tab.map.latent.points, tab.map.latent.projection.transform(codes), atol=1e-4)
+    epochs = collect_events(window, EpochDone)
+    train_and_wait(qtbot, window)  # and each epoch of the next training is mapped by UMAP too
+    assert [event.pictures.latent_map.projection.method for event in epochs] == ["umap"]
+
+
+def test_without_umap_learn_the_umap_choice_is_greyed_out_and_says_how_to_get_it(qtbot, monkeypatch):
+    from gui.latent_map_tab import LatentMapTab
+
+    monkeypatch.setitem(sys.modules, "umap", None)  # as if umap-learn were not installed
+    tab = LatentMapTab(lambda message: None)
+    qtbot.addWidget(tab)
+    box = tab.projection
+    assert not box.model().item(box.findData("umap")).isEnabled() and box.currentData() == "pca"
+    assert "pip install umap-learn" in box.itemData(box.findData("umap"), Qt.ItemDataRole.ToolTipRole)
+    assert "pip install umap-learn" in box.toolTip()
+    assert tab.request_fields()["projection"] == "pca"

@@ -150,3 +150,18 @@ def test_a_cvae_manifold_names_its_label_in_the_caption_and_the_saved_figure(dig
     titles = [ax.get_title() for ax in latent_map_figure(latent).axes]
     assert any(title.endswith(f"label {labels[0]}") for title in titles)
     assert latent_map(tiny(), images, labels).manifold_label is None
+
+
+def test_each_epochs_map_follows_the_chosen_projection(digits, monkeypatch):
+    from keras_models.views import epoch_pictures
+    from tests.helpers import fake_umap
+
+    fake_umap(monkeypatch)
+    images, labels = digits
+    model = tiny(latent_dim=4)
+    latent = epoch_pictures(model, images, labels, seed=0, projection="umap").latent_map
+    assert latent.projection.method == "umap" and latent.projection.axis_labels == ("UMAP 1", "UMAP 2")
+    codes, _ = model.encode(images)
+    np.testing.assert_allclose(latent.points, latent.projection.reducer.transform(codes), atol=1e-5)
+    # A 2-D code is its own map whatever the choice.
+    assert epoch_pictures(tiny(), images, labels, seed=0, projection="umap").latent_map.projection.method == "identity"
