@@ -18,8 +18,8 @@ from typing import Callable
 
 from keras_models.config import NUM_CLASSES, ConfigError, TrainConfig, check_dataset_name, check_image_shape
 from keras_models.data import folder, idx, offline, shapes, tfds_sets
-from keras_models.data.base import (OFFLINE_SET, DataError, DatasetUnavailable, DataSplit, binarize_fixed,
-                                    check_images, to_images)
+from keras_models.data.base import (MIN_VALIDATION_IMAGES, OFFLINE_SET, DataError, DatasetUnavailable, DataSplit,
+                                    binarize_fixed, check_images, to_images)
 from keras_models.data.folder import load_image_folder
 from keras_models.data.idx import load_idx_folder, load_idx_test_set, read_idx
 from keras_models.data.offline import load_mnist_5k
@@ -107,6 +107,11 @@ def check_training_data(config: TrainConfig, data: DataSplit, label_use: str | N
     if config.batch_size is not None and config.batch_size > len(data.train_x):
         raise ConfigError(f"batch size {config.batch_size:,} is larger than the {len(data.train_x):,} training "
                           f"images of {data.name}: choose at most {len(data.train_x):,}")
+    # Every source, not only image folders: an idx: set with two validation images trained to the
+    # end and then failed drawing its grids, leaving a run folder without them.
+    if len(data.val_x) < MIN_VALIDATION_IMAGES:
+        raise DataError(f"{data.name}: {len(data.val_x):,} validation image{'' if len(data.val_x) == 1 else 's'}; "
+                        f"a run needs at least {MIN_VALIDATION_IMAGES} (its previews draw a row of ten)")
     if label_use is None and config.conditional:
         label_use = CVAE_LABEL_USE
     if label_use is not None:

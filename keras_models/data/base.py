@@ -13,6 +13,10 @@ import numpy as np
 OFFLINE_SET = "mnist-5k"
 
 
+# The reconstruction preview of every run draws a row of ten validation images.
+MIN_VALIDATION_IMAGES = 10
+
+
 class DataError(ValueError):
     """A data source is missing, unreadable or malformed; the message names it."""
 

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from keras_models.config import NUM_CLASSES
-from keras_models.data.base import DataError, DataSplit
+from keras_models.data.base import MIN_VALIDATION_IMAGES, DataError, DataSplit
 
 IMAGE_SIDE = 28
 VALIDATION_EVERY = 5
@@ -31,8 +31,6 @@ VALIDATION_EVERY = 5
 # images; every one is decoded into memory, so the count is refused before reading.
 MAX_FOLDER_IMAGES = 200_000
 NAMED_BAD_FILES = 5
-# The reconstruction preview draws a row of ten validation images.
-MIN_VALIDATION_IMAGES = 10
 
 
 def _visible(paths) -> list[Path]:

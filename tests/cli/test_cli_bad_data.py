@@ -42,6 +42,13 @@ def test_a_split_without_images(tmp_path, out, part, stems):
     assert_no_run_folder(out)
 
 
+def test_fewer_validation_images_than_a_preview_row(tmp_path, out):
+    folder = digits_folder(tmp_path, t10k_images_idx3_ubyte=np.zeros((2, 28, 28), "uint8"),
+                           t10k_labels_idx1_ubyte=np.zeros(2, "uint8"))
+    assert_bad_input(*train(folder, out), f"idx:{folder}: 2 validation images; a run needs at least 10")
+    assert_no_run_folder(out)
+
+
 def test_training_and_test_images_of_different_sizes(tmp_path, out):
     folder = digits_folder(tmp_path, t10k_images_idx3_ubyte=np.zeros((60, 32, 32), "uint8"))
     assert_bad_input(*train(folder, out), "the training images are 28×28 but the validation images are 32×32")
