@@ -115,9 +115,12 @@ class ModelWorker(QObject):
     # ----- called from the GUI thread -------------------------------------------------------
     def submit(self, job: object) -> None:
         """Queue ``job``; its state exists from now on, so a Stop clicked before it starts counts."""
-        self._state = JobState(on_event=self._forward_event, on_model=self._show_live_model,
-                               wants_pictures=isinstance(job, (TrainJob, StudyJob)), projection=self._projection)
-        self._job_submitted.emit(job, self._state)
+        state = JobState(on_event=self._forward_event, on_model=self._show_live_model,
+                         wants_pictures=isinstance(job, (TrainJob, StudyJob)), projection=self._projection)
+        # Stop is for the long jobs; a model or GIF saved while one runs must not take it over.
+        if not isinstance(job, (SaveModelJob, ExportGifJob)):
+            self._state = state
+        self._job_submitted.emit(job, state)
 
     def stop(self) -> None:
         if self._state is not None:
