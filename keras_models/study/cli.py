@@ -20,6 +20,7 @@ from keras_models.schedule_flags import SCHEDULE_FLAGS, add_schedule_flags
 from keras_models.study.config import RAY_ADDRESS
 
 if TYPE_CHECKING:
+    from keras_models.data import DataSplit
     from keras_models.study.config import StudyConfig
 
 ENGINES = ("local", "ray")
@@ -172,20 +173,22 @@ def _defaults() -> argparse.ArgumentParser:
     return add_parser(argparse.ArgumentParser().add_subparsers())
 
 
-def _check_data(config: "StudyConfig", state: Any = None) -> None:
+def _check_data(config: "StudyConfig", state: Any = None) -> "DataSplit | None":
     """Refuse data that cannot train now, in one line: sets that need no TensorFlow (idx:, the
-    offline set) are checked before it loads; tensorflow-datasets sets are loaded by the study."""
+    offline set) are loaded and checked before it loads, and returned so the study need not
+    load them again; tensorflow-datasets sets are loaded by the study (None)."""
     from keras_models.data import CLASSIFIER_LABEL_USE, check_training_data, load_dataset
     from keras_models.data.tfds_sets import TFDS_HOSTS
-
     from keras_models.sizing import check_sized_all
 
     training = config.training
-    if training.dataset not in TFDS_HOSTS:
-        data = check_training_data(training, load_dataset(training.dataset, training.data_dir, state=state),
-                                   CLASSIFIER_LABEL_USE)
-        # A schedule longer than the epochs auto will choose, before TensorFlow and any trial.
-        check_sized_all((config.train_config(entry) for entry in config.entries()), len(data.train_x))
+    if training.dataset in TFDS_HOSTS:
+        return None
+    data = check_training_data(training, load_dataset(training.dataset, training.data_dir, state=state),
+                               CLASSIFIER_LABEL_USE)
+    # A schedule longer than the epochs auto will choose, before TensorFlow and any trial.
+    check_sized_all((config.train_config(entry) for entry in config.entries()), len(data.train_x))
+    return data
 
 
 def run(args: argparse.Namespace) -> int:
@@ -210,9 +213,10 @@ def run(args: argparse.Namespace) -> int:
         _printer(event)
 
     state = JobState(on_event=show)
+    data = None
     if not args.resume:
         config = study_config(args)
-        _check_data(config, state)
+        data = _check_data(config, state)
 
     def stop(signum: int, frame: Any) -> None:
         print("stopping: the trials in progress end after their current batch (Ctrl+C again quits at once)",
@@ -229,8 +233,10 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine(args.engine, **options)
     previous = signal.signal(signal.SIGINT, stop)
     try:
-        result = run_study(config, state=state, verbose=2 if args.engine == "local" else 0, engine=engine,
-                           resume=args.resume)
+        # Handed over rather than loaded again (a folder set decoded twice, shapes converted twice);
+        # not to Ray, whose trials load a named set themselves instead of being sent it.
+        result = run_study(config, data=data if args.engine == "local" else None, state=state,
+                           verbose=2 if args.engine == "local" else 0, engine=engine, resume=args.resume)
     finally:
         signal.signal(signal.SIGINT, previous)
     for line in result.conclusions:

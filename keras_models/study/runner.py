@@ -105,7 +105,6 @@ def run_study(config: StudyConfig | None = None, data: DataSplit | None = None,
     check_sized_all((config.train_config(entry) for entry in config.entries()), len(data.train_x))
     sized = apply_training_size(config.training, len(data.train_x))
     if sized is not None:
-        check_training_data(config.training, data)
         outer.report(TrainingSized(sized.batch_size, sized.epochs, sized.reason))
     trials = len(study.unfinished()) if study is not None else len(config.entries())
     outer.report(study_estimate(config, data, trials, classifier_cache, outer))
