@@ -156,9 +156,6 @@ class TrainingControls(QGroupBox):
         self.dataset.setItemData(index, folder, Qt.ItemDataRole.ToolTipRole)  # the text is cut short
         self.dataset.setCurrentIndex(index)
 
-    def set_idx_folder(self, folder: str) -> None:
-        self.set_folder("idx", folder)
-
     def set_dataset(self, name: str) -> bool:
         """Choose data set ``name`` as config.json writes it; False (nothing changed) when the
         list has no such entry."""

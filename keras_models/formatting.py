@@ -14,22 +14,6 @@ STUDY_COLUMNS = (
 )
 
 
-def format_cell(row: dict[str, Any], key: str) -> str:
-    """One cell of the metrics table, as the report and the window show it."""
-    value = row.get(key)
-    if value is None:
-        return "–"
-    if key == "class_accuracy":
-        return f"{100 * value:.1f}%"
-    if key == "active_units":
-        return f"{value} / {row['latent_dim']}"
-    if key == "beta":
-        return f"{value:g}"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
-
-
 def evaluation_lines(numbers: dict[str, Any]) -> list[str]:
     """The evaluation in a few lines of text, for a terminal or a side panel."""
     lines = [f"test NELBO {numbers['nelbo']:.2f} (rec {numbers['rec']:.2f} + KL {numbers['kl']:.2f})",

@@ -24,6 +24,8 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Iterable
 
+from keras_models.schedules import epochs_text
+
 if TYPE_CHECKING:
     from keras_models.config import TrainConfig
 
@@ -50,14 +52,10 @@ def _epochs_for(batch_size: int, train_images: int) -> int:
     return min(max(epochs, 1), MAX_AUTO_EPOCHS)
 
 
-def _epochs_text(epochs: int) -> str:
-    return f"{epochs} epoch{'' if epochs == 1 else 's'}"
-
-
 def _size(batch_size: int, epochs: int, train_images: int, batch_note: str = "", epochs_note: str = "") -> TrainingSize:
     steps = epochs * math.ceil(train_images / batch_size)
     return TrainingSize(batch_size, epochs, steps,
-                        f"batch {batch_size:,}{batch_note}, {_epochs_text(epochs)}{epochs_note}: "
+                        f"batch {batch_size:,}{batch_note}, {epochs_text(epochs)}{epochs_note}: "
                         f"{steps:,} steps over {train_images:,} training image{'s' if train_images != 1 else ''}")
 
 
@@ -129,7 +127,7 @@ def _auto_choice(size: TrainingSize, batch_size: int | None, epochs: int | None)
     """The part of ``size`` that auto chose: a given batch size or epoch count is the user's, not
     auto's, and saying auto picked another would be false."""
     parts = ([f"batch {size.batch_size:,}"] if batch_size is None else []) + \
-        ([_epochs_text(size.epochs)] if epochs is None else [])
+        ([epochs_text(size.epochs)] if epochs is None else [])
     return ", ".join(parts)
 
 

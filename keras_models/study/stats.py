@@ -20,9 +20,6 @@ RULE = (f"a number is said to rise or fall between two β values only when Welch
 NO_CLAIM = ("With one seed per model there is no spread to compare against, so no claim about differences "
             "can be made: the numbers below are single measurements (run with --seeds 0 1 2 for the statistics).")
 
-# The numbers of a trial's row that are averaged over seeds.
-NUMBER_KEYS = ("nelbo", "rec", "kl", "iwae_nll", "elbo_gap", "active_units", "frechet_distance",
-               "class_accuracy", "mig", "dci_disentanglement", "dci_completeness", "factor_vae")
 
 
 @dataclasses.dataclass(frozen=True)
