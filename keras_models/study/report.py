@@ -129,12 +129,13 @@ def write_report(config: StudyConfig, data: DataSplit, rows: list[dict[str, Any]
     report_dir = Path(report_dir)
     trials = _trials_of(rows, trials)
     (report_dir / FIGURES_DIR).mkdir(exist_ok=True)
-    doc = _report_document(config, data, rows, trials, report_dir, state)
+    findings = conclusions(rows, trials)  # once: they group the rows and run every Welch test
+    doc = _report_document(config, data, rows, trials, report_dir, state, findings)
     write_text_atomic(report_dir / "metrics.csv", metrics_csv_text(rows, trials))
     write_text_atomic(report_dir / "report.md", render_markdown(doc))
     write_text_atomic(report_dir / "report.html", render_html(doc, "β study"))
     StudyState(config, report_dir, trials).write(data.describe(), "stopped" if stopped else FINISHED, engine)
-    return conclusions(rows, trials)
+    return findings
 
 
 def _trials_table(trials: list[dict[str, Any]]) -> tuple:
@@ -149,7 +150,8 @@ def _trials_table(trials: list[dict[str, Any]]) -> tuple:
 
 
 def _report_document(config: StudyConfig, data: DataSplit, rows: list[dict[str, Any]],
-                     trials: list[dict[str, Any]], report_dir: Path, state: JobState) -> list[tuple]:
+                     trials: list[dict[str, Any]], report_dir: Path, state: JobState,
+                     findings: list[str]) -> list[tuple]:
     def figure(name: str, fig: Figure, caption: str) -> tuple:
         path = save_figure(fig, report_dir / FIGURES_DIR / f"{name}.png", dpi=110)
         state.report(StudyFigure(name, str(path)))
@@ -180,7 +182,7 @@ def _report_document(config: StudyConfig, data: DataSplit, rows: list[dict[str, 
     histories = {r["key"]: read_saved_history(report_dir / r["run_dir"]) for r in rows}
     doc += [
         ("h2", "Conclusions (generated from the numbers below)"),
-        ("list", conclusions(rows, trials)),
+        ("list", findings),
         ("h2", "Metrics on the test set: mean ± standard deviation over seeds"),
         ("table", headers, cells),
         ("p", f"Protocol: every likelihood number uses a fixed binarisation of the {first['test_images']:,} test "
