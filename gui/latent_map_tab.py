@@ -211,8 +211,7 @@ class LatentMapTab(QWidget):
     def show_no_map(self) -> None:
         """A model without a map (latent size 1): clear what an earlier model left in every panel."""
         self.map.clear(NO_MAP)
-        self.point_image.clear("Click the map to decode a point.")
-        self.point_note.setText("")
+        self.forget_point()
         self.manifold.clear(NO_MANIFOLD)
         self.manifold.setVisible(False)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from gui.study_estimate import connect_study_estimate
 from gui.worker import StudyJob
 from keras_models.events import StageProgress, StudyEstimate, TrainingSized
 from keras_models.formatting import format_eta
@@ -32,9 +31,7 @@ def show_stage_progress(window: Any, event: StageProgress) -> None:
 
 
 def progress_handlers(window: Any) -> dict[type, Callable[[Any], None]]:
-    """The window's handlers of these events; also keeps the study tab's estimate current."""
-    connect_study_estimate(window)
-
+    """The window's handlers of these events."""
     def sized(event: TrainingSized) -> None:
         window.controls.show_auto_size(event)
         window.statusBar().showMessage(f"sized to the data: {event.reason}", 15_000)

@@ -7,7 +7,7 @@ from typing import Any
 
 from keras_models.config import ConfigError
 from keras_models.sizing import KNOWN_TRAINING_IMAGES, resolve_training_size
-from keras_models.study.config import StudyConfig, default_test_images
+from keras_models.study.config import FACTOR_SETS, StudyConfig, default_test_images
 from keras_models.study.estimate import (NOMINAL, StudyWork, cached_throughput, estimate_study, estimate_text,
                                          probe_key)
 
@@ -38,7 +38,7 @@ def estimate_for(window: Any) -> str:
     tests = min(tests, limit) if limit else tests
     work = StudyWork(trials=len(study.entries()), epochs=training.epochs, train_images=images,
                      validation_images=tests, test_images=tests, k=settings["k"], classifier_images=0,
-                     factors=training.dataset in ("shapes", "dsprites"))
+                     factors=training.dataset in FACTOR_SETS)
     key = probe_key(training.batch_size, training.arch, training.latent_dim, (28, 28, 1), training.precision)
     speed = cached_throughput(key) or NOMINAL
     return estimate_text(estimate_study(work, speed), speed) + " (plus the evaluation classifier the first time)"
@@ -51,8 +51,9 @@ def connect_study_estimate(window: Any) -> None:
             window.study.estimate.setText(estimate_for(window))
 
     controls, study = window.controls, window.study
+    # Not the training panel's epochs: a study trains for its own (the study tab's box).
     for signal in (controls.dataset.currentIndexChanged, controls.batch_size.valueChanged,
-                   controls.epochs.valueChanged, controls.arch.currentIndexChanged,
+                   controls.arch.currentIndexChanged,
                    controls.latent_dim.valueChanged, controls.precision.currentIndexChanged,  # the probe's key
                    study.betas.textChanged, study.include_cvae.toggled,
                    study.seeds.textChanged, study.epochs.valueChanged, study.k.valueChanged):

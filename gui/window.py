@@ -13,6 +13,7 @@ from gui.keyboard import install_shortcuts
 from gui.progress_view import progress_handlers
 from gui.run_panel import RunPanel
 from gui.settings import RememberedSettings
+from gui.study_estimate import connect_study_estimate
 from gui.study_panel import StudyPanel
 from gui.training_controls import TrainingControls
 from gui.training_tab import TrainingTab
@@ -47,6 +48,7 @@ class MainWindow(FileActions, QMainWindow):
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.initialise)
         self._connect_worker(self.worker.signals)
+        connect_study_estimate(self)
         self.remembered = RememberedSettings(self)  # after the worker: it follows the runs opened
         self.shortcuts = install_shortcuts(self)
         self.controls.train_button.setEnabled(False)
@@ -134,7 +136,7 @@ class MainWindow(FileActions, QMainWindow):
         self._event_handlers = {RunStarted: self._on_started, BatchProgress: self._on_batch,
                                 EpochDone: self._on_epoch, StageStarted: self._on_stage,
                                 StudyRow: lambda event: self.study.add_row(event.row),
-                                StudyStarted: lambda event: None, **progress_handlers(self),  # and the estimate
+                                StudyStarted: lambda event: None, **progress_handlers(self),
                                 TrialFailed: lambda event: self.study.add_failure(
                                     event.key, event.group, event.beta, event.title, event.seed, event.status,
                                     event.reason),
