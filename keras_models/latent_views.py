@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_models.config import ViewRequest
+from keras_models.config import NUM_CLASSES, ViewRequest
 from keras_models.images import label_rows, save_figure, save_png, tile
 from keras_models.latent_space import (INTERPOLATION_STEPS, MANIFOLD_SPAN, MANIFOLD_STEPS, LatentMap,
                                        fit_projection, interpolate_codes, label_blend, latent_map_figure,
@@ -78,7 +78,7 @@ def _interpolation_ends(model: VAE, request: ViewRequest, images: np.ndarray, la
     if request.interpolate_random:
         rng = np.random.default_rng(request.interpolation_seed)
         codes = rng.standard_normal((2, model.latent_dim)).astype("float32")
-        classes = tuple(int(c) for c in rng.integers(0, 10, 2))
+        classes = tuple(int(c) for c in rng.integers(0, NUM_CLASSES, 2))
         ends = ("a prior draw", "another")
     else:
         index = [int(np.clip(i, 0, len(images) - 1)) for i in (request.interpolate_from, request.interpolate_to)]
@@ -122,8 +122,8 @@ def write_latent_pictures(model: VAE, images: np.ndarray, labels: np.ndarray, ou
     if len(images) >= 2:
         other = np.flatnonzero(np.asarray(labels) != labels[0])
         end = int(other[0]) if other.size else 1
-        codes, _ = model.encode(images[[0, end]], labels[[0, end]] if model.conditional else None)
-        classes = (int(labels[0]), int(labels[end])) if model.conditional else None
+        codes, classes, _ = _interpolation_ends(model, ViewRequest(interpolate_from=0, interpolate_to=end),
+                                                images, labels)
         written.append(save_png(interpolation_grid(model, codes[0], codes[1], labels=classes),
                                 out_dir / INTERPOLATION_FILE))
     return written
