@@ -6,6 +6,7 @@ as Ray Tune trials in a separate process (``ray``, see keras_models.study.proces
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from PyQt6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayou
 
 from gui.image_panel import ScaledImage
 from keras_models.config import ConfigError, parse_beta
+from keras_models.events import TrialFailed
 from keras_models.study.config import RAY_ADDRESS
 from keras_models.study.stats import summary_table
 
@@ -168,11 +170,9 @@ class StudyPanel(QWidget):
         self.rows.append(row)
         self._show_table()
 
-    def add_failure(self, key: str, group: str, beta: float, title: str, seed: int, status: str,
-                    reason: str | None) -> None:
+    def add_failure(self, failure: TrialFailed) -> None:
         """A trial ended without a row: it counts in its row's n, and the reason is listed."""
-        self.ended.append({"key": key, "group": group, "beta": beta, "title": title, "seed": seed,
-                           "status": status, "reason": reason, "model": group.split("_")[0]})
+        self.ended.append(dataclasses.asdict(failure))
         self.failures.setText("\n".join(f"{e['title']}, seed {e['seed']}: {e['status']}"
                                         + (f" ({e['reason']})" if e["reason"] else "") for e in self.ended))
         self._show_table()

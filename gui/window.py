@@ -137,9 +137,7 @@ class MainWindow(FileActions, QMainWindow):
                                 EpochDone: self._on_epoch, StageStarted: self._on_stage,
                                 StudyRow: lambda event: self.study.add_row(event.row),
                                 StudyStarted: lambda event: None, **progress_handlers(self),
-                                TrialFailed: lambda event: self.study.add_failure(
-                                    event.key, event.group, event.beta, event.title, event.seed, event.status,
-                                    event.reason),
+                                TrialFailed: self.study.add_failure,
                                 StudyFigure: lambda event: self.study.add_figure(event.name, event.path),
                                 EvaluationDone: lambda event: None, Notice: lambda event: self.show_notice(event.text)}
 

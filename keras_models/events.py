@@ -138,6 +138,8 @@ class TrialFailed:
     seed: int
     status: str
     reason: str | None
+    model: str = ""  # vae, bvae or cvae ("" in logs written before it was sent)
+    schedule: str | None = None  # the group's KL schedule, as the study's trials name it
 
 
 @dataclasses.dataclass(frozen=True)

@@ -173,7 +173,8 @@ def _drive(study: StudyState, engine: Engine, plan: StudyPlan, state: _Logged) -
             state.report(StudyRow(dict(record["row"])))
         else:
             state.report(TrialFailed(record["key"], record["group"], record["beta"], record["title"],
-                                     record["seed"], record["status"], record.get("reason")))
+                                     record["seed"], record["status"], record.get("reason"), record.get("model", ""),
+                                     record.get("schedule")))
 
     stopped = False
     try:
