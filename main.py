@@ -105,26 +105,13 @@ def _ctrl_c_stops(state: JobState) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _terminal_events():
-    """An event handler for the terminal: progress bars, and the batch size and epochs chosen."""
-    from keras_models.events import TrainingSized
-    from keras_models.progress_bars import TerminalProgress
-
-    bars = TerminalProgress()
-
-    def show(event: object) -> None:
-        if isinstance(event, TrainingSized):
-            print(f"sized to the data: {event.reason} (-bs and -e choose them)", flush=True)
-        bars(event)
-    return show
-
-
 def _train(args: argparse.Namespace) -> int:
     from keras_models.config import TrainConfig, check_whole_number
     from keras_models.data import check_training_data, load_dataset
     from keras_models.data.tfds_sets import TFDS_HOSTS
     from keras_models.events import JobState
     from keras_models.files import MODEL_FILE, check_model_file, read_run
+    from keras_models.progress_bars import terminal_events
     from keras_models.schedules import schedule_of
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "resume") and v is not None}
@@ -150,7 +137,7 @@ def _train(args: argparse.Namespace) -> int:
         _check_writable(config.out)
     if config.dataset in TFDS_HOSTS:  # tensorflow-datasets imports TensorFlow
         import_tensorflow_quietly()
-    state = JobState(on_event=_terminal_events())
+    state = JobState(on_event=terminal_events())
     # A resume continues on the data it trained on or not at all: no offline stand-in.
     data = check_training_data(config, load_dataset(config.dataset, config.data_dir, fallback=not args.resume,
                                                     state=state))
@@ -248,15 +235,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     from keras_models.formatting import evaluation_lines
     from keras_models.run_evaluation import evaluate_run
 
-    bars = _terminal_events()
+    from keras_models.progress_bars import terminal_events
 
     def print_stage(event: object) -> None:
         if isinstance(event, StageStarted):
             print(f"{event.text}…", flush=True)
-        bars(event)
 
     numbers = evaluate_run(args.run_dir, k=args.k, test_set=test_set, test_images=args.test_images,
-                           state=JobState(on_event=print_stage))
+                           state=JobState(on_event=terminal_events(print_stage)))
     for line in evaluation_lines(numbers):
         print(line)
     print(f"written to {Path(args.run_dir) / 'evaluation.json'}")

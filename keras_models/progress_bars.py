@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import sys
 import weakref
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from tqdm import tqdm
 
-from keras_models.events import StageProgress
+from keras_models.events import StageProgress, TrainingSized
 
 
 # Every TerminalProgress alive, so that an error or Ctrl-C can end a bar left half-drawn.
@@ -52,3 +52,17 @@ class TerminalProgress:
         if self._bar is not None:
             self._bar.close()
         self._bar, self._stage = None, None
+
+
+def terminal_events(then: Callable[[Any], None] | None = None) -> Callable[[Any], None]:
+    """A command's event handler: progress bars for the long steps, one line for the batch size
+    and epochs auto chose, then ``then`` (a command's own printer) for every event."""
+    bars = TerminalProgress()
+
+    def show(event: Any) -> None:
+        if isinstance(event, TrainingSized):
+            print(f"sized to the data: {event.reason} (-bs and -e choose them)", flush=True)
+        bars(event)
+        if then is not None:
+            then(event)
+    return show

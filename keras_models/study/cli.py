@@ -147,12 +147,10 @@ def study_config(args: argparse.Namespace) -> "StudyConfig":
 
 
 def _printer(event: Any) -> None:
-    from keras_models.events import StageStarted, StudyEstimate, StudyRow, StudyStarted, TrainingSized, TrialFailed
+    from keras_models.events import StageStarted, StudyEstimate, StudyRow, StudyStarted, TrialFailed
 
     # Keras prints each epoch of a local trial itself (verbose=2); the study adds its steps and each trial's numbers.
-    if isinstance(event, TrainingSized):
-        print(f"sized to the data: {event.reason} (-bs and -e choose them)", flush=True)
-    elif isinstance(event, StudyEstimate):
+    if isinstance(event, StudyEstimate):
         print(event.text, flush=True)
     elif isinstance(event, StudyStarted):
         before = f", {event.finished} finished before and kept" if event.finished else ""
@@ -204,15 +202,9 @@ def run(args: argparse.Namespace) -> int:
         ignored = [f"--{name.replace('_', '-')}" for name in SETTINGS if getattr(args, name) != defaults.get_default(name)]
         if ignored:
             print(f"note: --resume uses the study's saved settings; ignoring {', '.join(ignored)}", file=sys.stderr)
-    from keras_models.progress_bars import TerminalProgress
+    from keras_models.progress_bars import terminal_events
 
-    bars = TerminalProgress()  # the long steps' progress bars; _printer prints the rest
-
-    def show(event: Any) -> None:
-        bars(event)
-        _printer(event)
-
-    state = JobState(on_event=show)
+    state = JobState(on_event=terminal_events(_printer))
     data = None
     if not args.resume:
         config = study_config(args)
