@@ -27,9 +27,16 @@ class ReportBatches(keras.callbacks.Callback):
     def __init__(self, state: JobState | None, stage: str, epochs: int, steps: int) -> None:
         super().__init__()
         self.meter = ProgressMeter(state, stage, epochs * steps)
+        self.steps = steps
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None) -> None:
-        self.meter.advance()
+        # Called once per compiled execution, which may train several batches: ``batch`` is the
+        # index it would end on, even where the epoch's data ran out before it.
+        self.meter.update(self.epoch * self.steps + min(batch + 1, self.steps))
 
     def on_train_end(self, logs=None) -> None:
         self.meter.finish()

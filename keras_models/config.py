@@ -13,6 +13,9 @@ from typing import Any
 
 from keras_models.schedules import DEFAULT_GAMMA, MAX_CAPACITY, MAX_GAMMA
 
+# The package name under which the models and optimizer are registered for saving: model
+# files name it, so it never changes.
+REGISTERED_PACKAGE = "vae_studio"
 MODELS = ("vae", "bvae", "cvae")
 MODEL_TITLES = {"vae": "VAE", "bvae": "β-VAE", "cvae": "CVAE"}
 ARCHITECTURES = ("mlp", "conv")

@@ -46,13 +46,6 @@ def _label_tensor(model: VAE, labels, n: int) -> np.ndarray:
     return np.zeros(n, dtype="int32") if checked is None else np.ascontiguousarray(checked)
 
 
-def _product_group(pixel_count: int) -> int:
-    """Pixels per product in ``bernoulli_nll_samples``: the largest divisor of the pixel
-    count up to 112. A product of at most 112 factors in [0.5, 1] stays above 2^-112,
-    inside float32's normal range, so it never underflows."""
-    return max(g for g in range(1, 113) if pixel_count % g == 0)
-
-
 def bernoulli_nll_samples(x_flat: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     """−log p(x|z) for several decoder outputs per image: ``x_flat`` (n, pixels) binary,
     ``logits`` (n, samples, pixels) -> (n, samples). Equal to ``losses.bernoulli_nll``.
@@ -67,13 +60,10 @@ def bernoulli_nll_samples(x_flat: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     group's sigmoids are summed as the log of their product. σ(|l|) ∈ [0.5, 1] keeps
     every product well scaled, and no logit is clipped.
     """
-    n, samples, pixels = tf.shape(logits)[0], tf.shape(logits)[1], logits.shape[-1]
-    group = _product_group(pixels)
     magnitude = tf.abs(logits)
     linear = tf.einsum("nsp,np->ns", logits, 0.5 - x_flat)
-    grouped = tf.reshape(tf.sigmoid(magnitude), [n, samples, pixels // group, group])
-    log_sigmoid = tf.reduce_sum(tf.math.log(tf.reduce_prod(grouped, axis=-1)), axis=-1)
-    return 0.5 * tf.reduce_sum(magnitude, axis=-1) + linear - log_sigmoid
+    return (0.5 * tf.reduce_sum(magnitude, axis=-1) + linear
+            - losses.log_sigmoid_magnitude_sum(tf.sigmoid(magnitude)))
 
 
 # One graph function per model, traced once and reused by later calls. The function

@@ -160,11 +160,12 @@ class _SessionCallback(keras.callbacks.Callback):
         self.session = session
         self.steps = steps
         self.update_every = max(1, steps // UPDATES_PER_EPOCH)
-        self.nan_at: tuple[int, int] | None = None
+        self.nan_at: str | None = None  # "epoch 2, batch 5", or "epoch 2, batches 1-8" for a compiled call
         self.epoch = 0
         self.epoch_start = 0.0
         self.train_start = 0.0
         self.batches_done = 0
+        self.epoch_batches = 0
         self.schedule_value: float | None = None
 
     def on_train_begin(self, logs=None):
@@ -173,16 +174,24 @@ class _SessionCallback(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
         self.epoch_start = time.perf_counter()
+        self.epoch_batches = 0
         # Keras counts epochs from initial_epoch, so a resumed run continues its schedule where it was.
         self.schedule_value = self.model.start_epoch(epoch + 1)
 
     def on_train_batch_end(self, batch, logs=None):
+        # One call per compiled execution of several batches. Keras passes the index the
+        # execution would end on, even where the epoch's data ran out before it.
+        batch = min(batch, self.steps - 1)
         logs = {k: float(v) for k, v in (logs or {}).items()}
-        self.batches_done += 1
+        first = self.epoch_batches + 1
+        self.batches_done += batch + 1 - self.epoch_batches
+        crossed_update = (batch + 1) // self.update_every > self.epoch_batches // self.update_every
+        self.epoch_batches = batch + 1
         if not all(math.isfinite(v) for v in logs.values()):
-            self.nan_at = (self.epoch + 1, batch + 1)
+            batches = f"batch {first}" if first == batch + 1 else f"batches {first}-{batch + 1}"
+            self.nan_at = f"epoch {self.epoch + 1}, {batches}"
             raise _Diverged
-        if (batch + 1) % self.update_every == 0 or batch + 1 == self.steps:
+        if crossed_update or batch + 1 == self.steps:
             s = self.session
             elapsed = time.perf_counter() - self.train_start
             remaining = (s.config.epochs - self.epoch) * self.steps - (batch + 1)
@@ -231,6 +240,7 @@ class TrainingSession:
         if sized is not None:
             (kwargs.get("state") or JobState()).report(TrainingSized(sized.batch_size, sized.epochs, sized.reason))
         model = build_model(config, data.image_shape)
+        model.start_from_data_mean(data.train_x)
         if run_dir is None:
             run_dir = create_run_dir(config.out, config.run_name())
         else:
@@ -342,11 +352,10 @@ class TrainingSession:
             for board in callbacks[2:]:
                 board.close()
         if callback.nan_at is not None:
-            epoch, batch = callback.nan_at
             kept = (f"kept the checkpoint from epoch {self.checkpoint_epoch}" if self.checkpoint_epoch
                     else "no checkpoint had been written yet")
             restored = load_model_file(self.run_dir / MODEL_FILE) if self.checkpoint_epoch else None
-            raise TrainingDiverged(f"loss became NaN at epoch {epoch}, batch {batch}; {kept} in {self.run_dir}",
+            raise TrainingDiverged(f"loss became NaN at {callback.nan_at}; {kept} in {self.run_dir}",
                                    restored)
         last_epoch = int(self.history[-1]["epoch"]) if self.history else 0
         # A stop mid-epoch keeps what was learned: the weights include the unfinished epoch's

@@ -1,5 +1,6 @@
 """The window, driven as a user would: click Train, watch it update, explore, save, reopen."""
 import json
+import re
 
 import numpy as np
 from PIL import Image
@@ -213,7 +214,7 @@ def test_bad_run_folder_failing_and_diverging_training_keep_the_window_usable(qt
 
     monkeypatch.setattr(training, "build_model", poisoned_model)
     wait_for_job(qtbot, window, window.controls.train_button.click)
-    assert "NaN at epoch 1, batch 1; no checkpoint" in window.errors[-1]
+    assert re.search(r"NaN at epoch 1, batch(es 1-\d+| 1); no checkpoint", window.errors[-1])
     assert window.worker.model is None
     assert not window.evaluate_button.isEnabled() and not window.save_model_action.isEnabled()
     assert window.controls.train_button.isEnabled()

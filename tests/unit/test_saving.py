@@ -117,8 +117,8 @@ def test_a_model_file_asking_for_absurd_sizes_is_refused_before_any_layer_is_bui
         built.append(args)
         raise RuntimeError("a network was built")
 
-    monkeypatch.setattr(models, "_encoder_network", refuse_to_build)
-    monkeypatch.setattr(models, "_decoder_network", refuse_to_build)
+    monkeypatch.setattr(models, "encoder_network", refuse_to_build)
+    monkeypatch.setattr(models, "decoder_network", refuse_to_build)
     with pytest.raises(RunError) as caught:
         load_model_file(path)
     assert str(caught.value) == f"cannot load model {path}: {named}"
