@@ -16,6 +16,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import scipy.special
 import tensorflow as tf
 from keras import ops
 
@@ -306,7 +307,8 @@ class ConditionalVAE(VAE):
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
+    # scipy's logistic function: 1 / (1 + exp(−l)) overflows, with a warning, for logits below −88.
+    return scipy.special.expit(np.asarray(logits, dtype="float32"))
 
 
 def resolve_precision(precision: str) -> str:
@@ -344,7 +346,14 @@ def train_shards() -> int:
     return max(1, min(MAX_TRAIN_SHARDS, cores, inter_op))
 
 
+# Instruction sets oneDNN can be held to (ONEDNN_MAX_CPU_ISA) that have no native bfloat16
+# arithmetic: held to one of them, bfloat16 products are emulated, slower than float32.
+ISAS_WITHOUT_BF16 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+
+
 def cpu_has_bf16() -> bool:
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in ISAS_WITHOUT_BF16:
+        return False
     try:
         with open("/proc/cpuinfo") as f:
             flags = next((line for line in f if line.startswith("flags")), "")

@@ -1,4 +1,6 @@
 """Model shapes, the CVAE's labels, dynamic binarisation and repeatable evaluation."""
+import io
+
 import keras
 import numpy as np
 import pytest
@@ -199,3 +201,27 @@ def test_conv_architecture_shapes_and_learning(cls):
 def test_conv_architecture_needs_sides_divisible_by_four():
     with pytest.raises(ValueError, match="divisible by 4"):
         VAE(arch="conv", image_shape=(30, 30, 1))
+
+
+def test_sigmoid_of_extreme_logits_is_exact_and_silent():
+    import warnings
+
+    from keras_models.models import sigmoid
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 1 / (1 + exp(1000)) used to warn of an overflow
+        probabilities = sigmoid(np.array([-1000.0, -2.0, 0.0, 2.0, 1000.0]))
+    np.testing.assert_allclose(probabilities, [0.0, 0.11920292, 0.5, 0.88079708, 1.0], rtol=1e-6)
+    assert probabilities.dtype == np.float32
+
+
+def test_bfloat16_is_native_only_where_onednn_may_use_it(monkeypatch):
+    from keras_models import models
+
+    monkeypatch.setattr("builtins.open", lambda *a, **k: io.StringIO("flags\t: fpu avx2 avx512f avx512_bf16\n"))
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert models.cpu_has_bf16()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # held to 256-bit instructions, as on an AVX2-only CPU
+    assert not models.cpu_has_bf16()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx512_core_bf16")
+    assert models.cpu_has_bf16()
