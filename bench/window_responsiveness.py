@@ -5,7 +5,10 @@ and prints the ratio of their training throughputs. While the window trains,
 a 10 ms QTimer records the gaps between its ticks: any gap far above 10 ms is
 time the GUI thread could not respond. Prints the maximum and 99th percentile.
 
-    python bench/window_responsiveness.py [--data /usr/share/datasets/fashion-mnist] [--epochs 4]
+    python bench/window_responsiveness.py [--data FOLDER] [--epochs 4]
+
+The data: 60,000 real 28x28 images in IDX format, by default all of MNIST in
+../shared/data/mnist, else Debian's dataset-fashion-mnist package.
 """
 from __future__ import annotations
 
@@ -28,6 +31,9 @@ from keras_models.config import TrainConfig  # noqa: E402
 from keras_models.data import load_idx_folder  # noqa: E402
 
 PROBE_MS = 10
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = next((p for p in (ROOT.parent / "shared" / "data" / "mnist", Path("/usr/share/datasets/fashion-mnist"))
+                     if p.exists()), ROOT.parent / "shared" / "data" / "mnist")
 
 
 def headless_seconds(config: TrainConfig, data) -> float:
@@ -98,7 +104,7 @@ def window_seconds(app: QApplication, config: TrainConfig, data) -> tuple[float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3,
