@@ -85,8 +85,8 @@ def test_a_batch_split_into_shards_has_the_whole_batch_loss_and_gradient(cls):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("batch_size, calls", [(1000, 1), (500, 2), (128, 8), (100, 10), (10, 16), (60000, 1)])
-def test_a_compiled_call_trains_about_a_thousand_images(batch_size, calls):
+@pytest.mark.parametrize("batch_size, calls", [(1000, 4), (500, 8), (128, 32), (100, 32), (10, 32), (5000, 1)])
+def test_a_compiled_call_trains_about_four_thousand_images(batch_size, calls):
     assert steps_per_execution(batch_size) == calls
     assert build_model(TrainConfig(batch_size=batch_size).validate()).steps_per_execution == calls
 
@@ -95,13 +95,13 @@ def test_the_mlp_starts_as_pytorch_linear_layers_do():
     model = VAE(latent_dim=10, precision="float32")
     first = model.encoder.get_layer("encoder_hidden1")
     kernel, bias = first.kernel.numpy(), first.bias.numpy()
-    bound = 1 / np.sqrt(784)
+    bound = 1 / np.sqrt(784) * (1 + 1e-6)  # float32 rounding at the edge
     assert np.abs(kernel).max() <= bound and np.abs(bias).max() <= bound
     # Uniform on ±bound: standard deviation bound/√3, and the biases are not zeros.
     assert kernel.std() == pytest.approx(bound / np.sqrt(3), rel=0.02)
     assert bias.std() == pytest.approx(bound / np.sqrt(3), rel=0.2)
     output = model.decoder.get_layer("decoder_output").kernel.numpy()
-    assert np.abs(output).max() <= 1 / np.sqrt(300)
+    assert np.abs(output).max() <= 1 / np.sqrt(300) * (1 + 1e-6)
 
 
 def test_the_convolutional_network_keeps_keras_initialisation():
