@@ -78,7 +78,7 @@ class VAE(keras.Model):
             self.schedule_value = keras.Variable(self.schedule.value(1), dtype="float32", trainable=False,
                                                  name="kl_schedule")
         # A run-time choice, not part of the model: files keep none, and a loaded model takes this machine's.
-        self.train_shards = train_shards()
+        self.batch_slices = batch_slices()
         # Both networks are built from explicit input sizes, so the model is complete here.
         self.built = True
 
@@ -111,21 +111,20 @@ class VAE(keras.Model):
         logits = self.decoder_logits(z, y)
         return losses.bernoulli_nll(x, logits), losses.gaussian_kl(z_mean, z_log_var)
 
-    def elbo_terms(self, x, y, seed, shards: int = 1) -> dict[str, Any]:
+    def elbo_terms(self, x, y, seed, slices: int = 1) -> dict[str, Any]:
         """Per-batch means of the objective and its parts for binary images ``x``.
 
-        With ``shards`` > 1 the batch goes through the networks as that many independent
+        With ``slices`` > 1 the batch goes through the networks as that many independent
         slices, joined only at the batch means. The loss and its gradient are those of the
         whole batch, but TensorFlow can run the slices' products on different cores at
         once: a product of a batch of 128 gains almost nothing from a second thread.
         """
-        if shards == 1:
+        if slices == 1:
             rec, kl = self._rec_and_kl(x, y, seed)
         else:
-            n = tf.shape(x)[0]
-            sizes = tf.concat([tf.fill([shards - 1], n // shards), [n - (shards - 1) * (n // shards)]], 0)
-            parts_x = tf.split(x, sizes, num=shards)
-            parts_y = [None] * shards if y is None else tf.split(y, sizes, num=shards)
+            sizes = slice_sizes(tf.shape(x)[0], slices)
+            parts_x = tf.split(x, sizes, num=slices)
+            parts_y = [None] * slices if y is None else tf.split(y, sizes, num=slices)
             pairs = [self._rec_and_kl(xs, ys, seed) for xs, ys in zip(parts_x, parts_y)]
             rec, kl = (tf.concat(list(part), 0) for part in zip(*pairs))
         rec, kl = ops.mean(rec), ops.mean(kl)
@@ -203,7 +202,7 @@ class VAE(keras.Model):
         x, y = self._unpack(data)
         x = self.binarize(x, self.seed_generator)
         with tf.GradientTape() as tape:
-            terms = self.elbo_terms(x, y, self.seed_generator, self.train_shards)
+            terms = self.elbo_terms(x, y, self.seed_generator, self.batch_slices)
         grads = tape.gradient(terms["loss"], self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
         return self._record(terms)
@@ -325,7 +324,7 @@ def resolve_precision(precision: str) -> str:
     return "bfloat16" if cpu_has_bf16() else "float32"
 
 
-MAX_TRAIN_SHARDS = 4
+MAX_BATCH_SLICES = 4
 # Batches one compiled call trains before returning to Python: about this many images, at most
 # MAX_STEPS_PER_EXECUTION batches. Each return costs about a millisecond of Python and
 # scheduling: on an AVX2 CPU, 4 batches of 1000 a call trained 8% faster than one, and 32
@@ -339,12 +338,17 @@ def steps_per_execution(batch_size: int) -> int:
 
 
 
-def train_shards() -> int:
-    """Slices of each training batch (see ``VAE.elbo_terms``): one per core TensorFlow may run
-    operations on at once, at most ``MAX_TRAIN_SHARDS``; 1 where it runs one at a time."""
+def slice_sizes(count, slices: int):
+    """``count`` (a scalar tensor) split into ``slices`` sizes as equal as whole numbers allow."""
+    return tf.concat([tf.fill([slices - 1], count // slices), [count - (slices - 1) * (count // slices)]], 0)
+
+
+def batch_slices() -> int:
+    """Independent slices of each training batch (see ``VAE.elbo_terms``) and of each IWAE
+    decoder call: one per core TensorFlow may run operations on at once, at most ``MAX_BATCH_SLICES``; 1 where it runs one at a time."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     inter_op = tf.config.threading.get_inter_op_parallelism_threads() or cores
-    return max(1, min(MAX_TRAIN_SHARDS, cores, inter_op))
+    return max(1, min(MAX_BATCH_SLICES, cores, inter_op))
 
 
 # Instruction sets oneDNN can be held to (ONEDNN_MAX_CPU_ISA) that have no native bfloat16

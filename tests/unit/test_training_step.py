@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_models import losses, networks
 from keras_models.config import TrainConfig
+from keras_models.evaluation import likelihood_bounds
 from keras_models.models import VAE, ConditionalVAE, build_model, steps_per_execution
 from keras_models.optimizers import FusedAdam
 from keras_models.training import TrainingSession
@@ -64,23 +65,23 @@ def test_fused_adam_survives_saving_and_loading(tmp_path):
 
 
 @pytest.mark.parametrize("cls", [VAE, ConditionalVAE])
-def test_a_batch_split_into_shards_has_the_whole_batch_loss_and_gradient(cls):
+def test_a_batch_split_into_slices_has_the_whole_batch_loss_and_gradient(cls):
     model = cls(latent_dim=3, hidden_units=(16,), precision="float32")
-    images, labels = make_digits(5)  # shards of 2 and 3 images: unequal, so a plain mean of means would differ
+    images, labels = make_digits(5)  # slices of 2 and 3 images: unequal, so a plain mean of means would differ
     x = model.binarize(tf.constant(images), 7)
     y = tf.constant(labels) if model.conditional else None
-    seed = 11  # every shard draws from the same stateless seed, so the pieces can be recomputed alone
+    seed = 11  # every slice draws from the same stateless seed, so the pieces can be recomputed alone
     with tf.GradientTape() as tape:
-        sharded = model.elbo_terms(x, y, seed, shards=2)
-    got = tape.gradient(sharded["loss"], model.trainable_weights)
+        sliced = model.elbo_terms(x, y, seed, slices=2)
+    got = tape.gradient(sliced["loss"], model.trainable_weights)
     with tf.GradientTape() as tape:
         parts = [model._rec_and_kl(x[a:b], None if y is None else y[a:b], seed) for a, b in ((0, 2), (2, 5))]
         rec = tf.reduce_sum([tf.reduce_sum(r) for r, _ in parts]) / 5
         kl = tf.reduce_sum([tf.reduce_sum(k) for _, k in parts]) / 5
         loss = rec + model.beta * kl
     expected = tape.gradient(loss, model.trainable_weights)
-    assert float(sharded["loss"]) == pytest.approx(float(loss), rel=1e-6)
-    assert float(sharded["nelbo"]) == pytest.approx(float(rec + kl), rel=1e-6)
+    assert float(sliced["loss"]) == pytest.approx(float(loss), rel=1e-6)
+    assert float(sliced["nelbo"]) == pytest.approx(float(rec + kl), rel=1e-6)
     for a, b in zip(got, expected):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
 
@@ -119,3 +120,18 @@ def test_a_new_run_starts_decoding_the_mean_training_image(tmp_path, tiny_split,
     mean = np.clip(images.mean(axis=0) if arch == "mlp" else images.mean(), 1e-3, 1 - 1e-3)
     expected = np.log(mean / (1 - mean)).reshape(-1)
     np.testing.assert_allclose(bias, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_iwae_bound_is_the_same_with_its_samples_split_across_cores():
+    images, _ = make_digits(6)
+    x = (images > 0.5).astype("float32")
+    bounds = []
+    for slices in (1, 2, 3):
+        keras.utils.set_random_seed(3)  # the same weights each time
+        model = VAE(latent_dim=3, hidden_units=(16,), precision="float32")
+        model.batch_slices = slices  # read when the bound's graph function is made
+        bounds.append(likelihood_bounds(model, x, k=7, batch_images=4))  # 7 samples: slices of 3+4, 2+2+3
+    for other in bounds[1:]:
+        for key in ("nll", "nelbo_sampled", "rec", "kl"):
+            np.testing.assert_allclose(other[key], bounds[0][key], rtol=1e-5)
+    assert np.all(bounds[0]["nll"] <= bounds[0]["nelbo_sampled"] + 1e-4)
