@@ -52,7 +52,7 @@ def measure_throughput(config: TrainConfig, image_shape: tuple[int, ...],
     batch = config.batch_size
     model = build_model(dataclasses.replace(config, model="vae", beta=1.0), image_shape)
     n = (WARM_UP + TRAIN_STEPS + 1) * batch * model.steps_per_execution
-    images = (rng.random((n, *image_shape)) < 0.2).astype("float32")
+    images = (rng.random((n, *image_shape), dtype="float32") < 0.2).astype("float32")
     labels = rng.integers(0, 10, n).astype("int32")
     train_s = _fit_median_batch_s(model, images, labels, batch)
     meter.advance()
