@@ -18,12 +18,12 @@ def product_group(pixel_count: int) -> int:
     return max(g for g in range(1, 113) if pixel_count % g == 0)
 
 
-def log_sigmoid_magnitude_sum(magnitude):
+def log_sigmoid_magnitude_sum(sigmoid_magnitude):
     """Σ log σ(|l|) over the last axis, given σ(|l|): one log per group of pixels, not per pixel."""
-    shape = tf.shape(magnitude)
-    pixels = magnitude.shape[-1]
+    shape = tf.shape(sigmoid_magnitude)
+    pixels = sigmoid_magnitude.shape[-1]
     group = product_group(pixels)
-    grouped = tf.reshape(magnitude, tf.concat([shape[:-1], [pixels // group, group]], axis=0))
+    grouped = tf.reshape(sigmoid_magnitude, tf.concat([shape[:-1], [pixels // group, group]], axis=0))
     return tf.reduce_sum(tf.math.log(tf.reduce_prod(grouped, axis=-1)), axis=-1)
 
 

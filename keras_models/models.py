@@ -103,10 +103,9 @@ class VAE(keras.Model):
         """Bernoulli logits of p(x|z) as a float32 tensor; tensors in, so usable inside a tf.function."""
         return ops.cast(self.decoder(self.decoder_inputs(z, y)), "float32")
 
-    def _rec_and_kl(self, x, y, seed) -> tuple[Any, Any]:
-        """Per-image −log p(x|z) with one z ~ q(z|x), and KL(q(z|x) ‖ N(0, I))."""
+    def _rec_and_kl(self, x, y, eps) -> tuple[Any, Any]:
+        """Per-image −log p(x|z) for z = μ + σ·eps ~ q(z|x), and KL(q(z|x) ‖ N(0, I))."""
         z_mean, z_log_var = self.posterior(x, y)
-        eps = keras.random.normal(ops.shape(z_mean), seed=seed)
         z = z_mean + ops.exp(0.5 * z_log_var) * eps
         logits = self.decoder_logits(z, y)
         return losses.bernoulli_nll(x, logits), losses.gaussian_kl(z_mean, z_log_var)
@@ -115,17 +114,19 @@ class VAE(keras.Model):
         """Per-batch means of the objective and its parts for binary images ``x``.
 
         With ``slices`` > 1 the batch goes through the networks as that many independent
-        slices, joined only at the batch means. The loss and its gradient are those of the
-        whole batch, but TensorFlow can run the slices' products on different cores at
-        once: a product of a batch of 128 gains almost nothing from a second thread.
+        slices, joined only at the batch means. The noise is drawn once for the whole batch,
+        so the loss and its gradient are exactly those of the unsliced batch, but TensorFlow
+        can run the slices' products on different cores at once: a product of a batch of
+        128 gains almost nothing from a second thread.
         """
+        eps = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=seed)
         if slices == 1:
-            rec, kl = self._rec_and_kl(x, y, seed)
+            rec, kl = self._rec_and_kl(x, y, eps)
         else:
             sizes = slice_sizes(tf.shape(x)[0], slices)
-            parts_x = tf.split(x, sizes, num=slices)
-            parts_y = [None] * slices if y is None else tf.split(y, sizes, num=slices)
-            pairs = [self._rec_and_kl(xs, ys, seed) for xs, ys in zip(parts_x, parts_y)]
+            parts = [tf.split(part, sizes, num=slices) for part in (x, eps)]
+            parts.append([None] * slices if y is None else tf.split(y, sizes, num=slices))
+            pairs = [self._rec_and_kl(xs, ys, es) for xs, es, ys in zip(*parts)]
             rec, kl = (tf.concat(list(part), 0) for part in zip(*pairs))
         rec, kl = ops.mean(rec), ops.mean(kl)
         if self.schedule is None:
@@ -337,17 +338,18 @@ def steps_per_execution(batch_size: int) -> int:
     return max(1, min(MAX_STEPS_PER_EXECUTION, IMAGES_PER_EXECUTION // batch_size))
 
 
-
 def slice_sizes(count, slices: int):
-    """``count`` (a scalar tensor) split into ``slices`` sizes as equal as whole numbers allow."""
+    """``count`` (a scalar tensor) split into ``slices`` sizes: equal ones, the remainder in the last."""
     return tf.concat([tf.fill([slices - 1], count // slices), [count - (slices - 1) * (count // slices)]], 0)
 
 
 def batch_slices() -> int:
     """Independent slices of each training batch (see ``VAE.elbo_terms``) and of each IWAE
-    decoder call: one per core TensorFlow may run operations on at once, at most ``MAX_BATCH_SLICES``; 1 where it runs one at a time."""
+    decoder call: one per core TensorFlow may run operations on at once, at most
+    ``MAX_BATCH_SLICES``; 1 where it runs one at a time (a one-CPU Ray trial, say)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    inter_op = tf.config.threading.get_inter_op_parallelism_threads() or cores
+    inter_op = (tf.config.threading.get_inter_op_parallelism_threads()
+                or int(os.environ.get("TF_NUM_INTEROP_THREADS", "0") or 0) or cores)
     return max(1, min(MAX_BATCH_SLICES, cores, inter_op))
 
 

@@ -28,7 +28,7 @@ from keras_models.data import DataSplit, binarize_fixed, check_training_data, lo
 from keras_models.events import BatchProgress, EpochDone, JobState, RunStarted, Stopped, TrainingSized
 from keras_models.files import (CONFIG_FILE, GRIDS_DIR, METRICS_FILE, MODEL_FILE, STATE_FILE, atomic_path,
                                 write_text_atomic)
-from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
+from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model, steps_per_execution
 from keras_models.files import (DiskFull, RunError, check_model_file, clear_stale_temporaries, format_size,
                                 is_disk_full, read_run)
 from keras_models.memory import gradients_released
@@ -151,6 +151,17 @@ def _loadable_name(data: DataSplit, config: TrainConfig) -> str:
         return check_dataset_name(data.name)
     except ValueError:
         return config.dataset
+
+
+def _report_often_enough(model: VAE, batch_size: int, steps: int) -> None:
+    """Batches a compiled call trains: ``models.steps_per_execution``, but fewer where an epoch
+    is short, so that a training still reports about ``UPDATES_PER_EPOCH`` times an epoch to
+    the window's live plots. A model file saved before such calls existed gets them here too."""
+    calls = max(1, min(steps_per_execution(batch_size), steps // UPDATES_PER_EPOCH))
+    if model.steps_per_execution != calls:
+        model.steps_per_execution = calls
+        # Keras makes its compiled loops on the next fit with the new number.
+        model.train_function = model.test_function = None
 
 
 # ----- the Keras callback that drives reporting and checkpoints -------------------------------
@@ -332,6 +343,7 @@ class TrainingSession:
         # metrics.csv and those of an evaluation describe the same binary images.
         val = make_pipeline(binarize_fixed(data.val_x, EVAL_SEED), data.val_y, cfg.batch_size, shuffle=False)
         steps = math.ceil(len(data.train_x) / cfg.batch_size)
+        _report_often_enough(self.model, cfg.batch_size, steps)
         callback = _SessionCallback(self, steps)
         self.state.report(RunStarted(
             run_dir=str(self.run_dir), data=data.describe(), notice=data.notice, epochs=cfg.epochs,

@@ -13,7 +13,6 @@ import pytest
 
 from keras_models import events
 from keras_models.events import BatchProgress
-from keras_models.models import steps_per_execution
 from tests.helpers import full_disk, run_main, write_digits_idx, write_fake_run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,14 +57,13 @@ def test_a_full_disk_is_one_line_and_keeps_the_checkpoint(cli_run, tmp_path, mon
 
 
 class CtrlCAt(events.JobState):
-    """A job state that sends this process ``times`` SIGINTs at the first batch report of epoch 2."""
+    """A job state that sends this process ``times`` SIGINTs when training reaches ``batch`` of ``epoch``."""
 
-    times = 1
+    at, times = (2, 2), 1
 
     def report(self, event):
         super().report(event)
-        if isinstance(event, BatchProgress) and event.epoch == 2 and not getattr(self, "sent", False):
-            self.sent = True
+        if isinstance(event, BatchProgress) and (event.epoch, event.batch) == self.at:
             for _ in range(self.times):
                 signal.raise_signal(signal.SIGINT)
 
@@ -81,11 +79,11 @@ def test_ctrl_c_stops_like_the_window_and_twice_aborts(tmp_path, digits_idx_dir,
     assert status == 130 and "Traceback" not in stdout + stderr
     (run_dir,) = tmp_path.iterdir()
     assert epochs_in(run_dir) == ["1"]  # the unfinished epoch is not counted
-    if times == 1:  # as Stop: the batches of epoch 2's first compiled call are kept
+    if times == 1:  # as Stop: the two batches of epoch 2 are kept
         assert stderr.splitlines() == ["stopped by Ctrl-C: kept the weights trained so far; the unfinished epoch "
                                        "is not counted, so the run stands at epoch 1"]
         assert json.loads((run_dir / "checkpoint.json").read_text()) == {"epoch": 1}
-        assert saved_iterations(run_dir) == STEPS + min(STEPS, steps_per_execution(50))
+        assert saved_iterations(run_dir) == STEPS + 2
         assert stdout.rstrip().endswith(f"run saved in {run_dir}")
     else:  # at once: only the checkpoint of epoch 1
         assert stderr.splitlines() == ["interrupted; the last checkpoint is kept"]

@@ -15,7 +15,7 @@ from keras_models.config import ConfigError
 from keras_models.events import BatchProgress, EpochDone, JobState, RunStarted
 from keras_models.files import RunError, read_metrics, read_run
 from keras_models.formatting import summary_line
-from keras_models.models import VAE, ConditionalVAE, steps_per_execution
+from keras_models.models import VAE, ConditionalVAE
 from keras_models.training import (METRIC_COLUMNS, TrainingDiverged, TrainingSession, create_run_dir,
                                    load_model_file, metrics_csv_text)
 from tests.helpers import small_config
@@ -102,20 +102,14 @@ def test_new_session_writes_a_complete_run_folder(tmp_path, tiny_split):
     assert start.steps == 8 and start.initial_epoch == 0 and start.run_dir == str(run_dir)
     assert [e.record["epoch"] for e in state.of(EpochDone)] == [1.0, 2.0]
     assert all(e.pictures is None for e in state.of(EpochDone))  # nobody asked for pictures
-    # One report per compiled call of several batches, the last batch of each epoch included.
     batches = state.of(BatchProgress)
-    calls_per_epoch = -(-8 // steps_per_execution(config.batch_size))
-    assert [(b.epoch, b.batch) for b in batches][calls_per_epoch - 1::calls_per_epoch] == [(1, 8), (2, 8)]
-    assert len(batches) == 2 * calls_per_epoch
+    # 8 steps an epoch: short epochs train one batch a compiled call, so every batch is reported.
+    assert len(batches) == 16
     last = batches[-1]
     assert (last.epoch, last.batch, last.steps, last.eta_s) == (2, 8, 8, 0)
 
 
-# tiny_split has 400 training images: 8 batches of 50, all trained by one compiled call.
-ONE_CALL = min(8, steps_per_execution(50))
-
-
-def test_stop_requested_during_training_stops_within_one_compiled_call(tmp_path, tiny_split):
+def test_stop_requested_during_training_stops_within_one_batch(tmp_path, tiny_split):
     iterations_when_stopped = []
 
     def stop_at_first_batch(model, data):
@@ -127,8 +121,8 @@ def test_stop_requested_during_training_stops_within_one_compiled_call(tmp_path,
     session = TrainingSession.new(small_config(tmp_path, epochs=3, batch_size=50), data=tiny_split, state=state)
     result = session.run()
     assert result.stopped
-    assert iterations_when_stopped == [ONE_CALL]
-    assert int(result.model.optimizer.iterations) <= iterations_when_stopped[0] + ONE_CALL
+    assert iterations_when_stopped == [1]
+    assert int(result.model.optimizer.iterations) <= iterations_when_stopped[0] + 1
     # The unfinished epoch is not recorded as an epoch, but its training is kept.
     assert result.history == []
     assert not (session.run_dir / "metrics.csv").exists()
@@ -137,11 +131,11 @@ def test_stop_requested_during_training_stops_within_one_compiled_call(tmp_path,
         int(result.model.optimizer.iterations)
 
 
-def test_stop_requested_before_the_run_stops_after_one_compiled_call(tmp_path, tiny_split):
+def test_stop_requested_before_the_run_stops_after_one_batch(tmp_path, tiny_split):
     session = TrainingSession.new(small_config(tmp_path, epochs=2, batch_size=50), data=tiny_split)
     session.state.request_stop()
     result = session.run()
-    assert result.stopped and int(result.model.optimizer.iterations) == ONE_CALL
+    assert result.stopped and int(result.model.optimizer.iterations) == 1
 
 
 def test_resume_continues_from_the_checkpoint(tmp_path, tiny_split):
@@ -194,7 +188,7 @@ def test_nan_raises_training_diverged_and_keeps_the_good_checkpoint(tmp_path, ti
 
     state = Recorder(on_model=poison_after_epoch_1)
     session = TrainingSession.new(small_config(tmp_path, epochs=3, batch_size=50), data=tiny_split, state=state)
-    with pytest.raises(TrainingDiverged, match=r"NaN at epoch 2, batches 1-8; kept the checkpoint from epoch 1") as info:
+    with pytest.raises(TrainingDiverged, match=r"NaN at epoch 2, batch 1; kept the checkpoint from epoch 1") as info:
         session.run()
     run_dir = session.run_dir
     assert json.loads((run_dir / "checkpoint.json").read_text()) == {"epoch": 1}
@@ -217,7 +211,7 @@ def test_nan_before_any_checkpoint(tmp_path, tiny_split):
 
     session = TrainingSession.new(small_config(tmp_path, epochs=2, batch_size=50), data=tiny_split,
                                   state=JobState(on_event=poison_at_start))
-    with pytest.raises(TrainingDiverged, match="epoch 1, batches 1-8; no checkpoint had been written yet") as info:
+    with pytest.raises(TrainingDiverged, match="epoch 1, batch 1; no checkpoint had been written yet") as info:
         session.run()
     assert info.value.model is None
     assert not (session.run_dir / "model.keras").exists()

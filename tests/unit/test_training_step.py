@@ -11,7 +11,8 @@ from keras_models.config import TrainConfig
 from keras_models.evaluation import likelihood_bounds
 from keras_models.models import VAE, ConditionalVAE, build_model, steps_per_execution
 from keras_models.optimizers import FusedAdam
-from keras_models.training import TrainingSession
+from keras_models.events import BatchProgress, JobState, RunStarted
+from keras_models.training import TrainingDiverged, TrainingSession
 from tests.helpers import make_digits, small_config
 
 
@@ -65,25 +66,56 @@ def test_fused_adam_survives_saving_and_loading(tmp_path):
 
 
 @pytest.mark.parametrize("cls", [VAE, ConditionalVAE])
-def test_a_batch_split_into_slices_has_the_whole_batch_loss_and_gradient(cls):
+@pytest.mark.parametrize("slices", [2, 3, 6])
+def test_a_batch_split_into_slices_has_the_whole_batch_loss_and_gradient(cls, slices):
     model = cls(latent_dim=3, hidden_units=(16,), precision="float32")
-    images, labels = make_digits(5)  # slices of 2 and 3 images: unequal, so a plain mean of means would differ
+    images, labels = make_digits(5)  # 2 slices: 2 + 3 images; 3: 1 + 1 + 3; 6: five empty ones, then 5
     x = model.binarize(tf.constant(images), 7)
     y = tf.constant(labels) if model.conditional else None
-    seed = 11  # every slice draws from the same stateless seed, so the pieces can be recomputed alone
-    with tf.GradientTape() as tape:
-        sliced = model.elbo_terms(x, y, seed, slices=2)
-    got = tape.gradient(sliced["loss"], model.trainable_weights)
-    with tf.GradientTape() as tape:
-        parts = [model._rec_and_kl(x[a:b], None if y is None else y[a:b], seed) for a, b in ((0, 2), (2, 5))]
-        rec = tf.reduce_sum([tf.reduce_sum(r) for r, _ in parts]) / 5
-        kl = tf.reduce_sum([tf.reduce_sum(k) for _, k in parts]) / 5
-        loss = rec + model.beta * kl
-    expected = tape.gradient(loss, model.trainable_weights)
-    assert float(sliced["loss"]) == pytest.approx(float(loss), rel=1e-6)
-    assert float(sliced["nelbo"]) == pytest.approx(float(rec + kl), rel=1e-6)
-    for a, b in zip(got, expected):
+    results = []
+    for count in (1, slices):
+        with tf.GradientTape() as tape:
+            terms = model.elbo_terms(x, y, 11, slices=count)  # the same noise: one draw for the whole batch
+        results.append((terms, tape.gradient(terms["loss"], model.trainable_weights)))
+    (whole, whole_grads), (sliced, sliced_grads) = results
+    for key in ("loss", "rec", "kl", "nelbo"):
+        assert float(sliced[key]) == pytest.approx(float(whole[key]), rel=1e-6)
+    for a, b in zip(sliced_grads, whole_grads):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_training_draws_the_same_numbers_whatever_the_slices(tmp_path, tiny_split):
+    histories = []
+    for slices in (1, 2):
+        session = TrainingSession.new(small_config(tmp_path / str(slices), epochs=2), data=tiny_split)
+        session.model.batch_slices = slices
+        histories.append([row["val_nelbo"] for row in session.run().history])
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-4)
+
+
+def test_a_compiled_call_of_several_batches_reports_where_it_ends(tmp_path, tiny_split):
+    # 400 images at batch 5: 80 batches an epoch; to report ten times an epoch, 8 a compiled call.
+    events = []
+    session = TrainingSession.new(small_config(tmp_path, epochs=2, batch_size=5), data=tiny_split,
+                                  state=JobState(on_event=events.append))
+    assert session.model.steps_per_execution == steps_per_execution(5) == 32
+    session.run()
+    assert session.model.steps_per_execution == 8
+    reports = [(e.epoch, e.batch) for e in events if isinstance(e, BatchProgress)]
+    assert reports == [(epoch, batch) for epoch in (1, 2) for batch in range(8, 81, 8)]
+    assert int(session.model.optimizer.iterations) == 160
+
+
+def test_a_nan_names_the_batches_of_its_compiled_call(tmp_path, tiny_split):
+    def poison_at_start(event):
+        if isinstance(event, RunStarted):
+            bias = session.model.encoder.layers[-1].bias
+            bias.assign(np.full(bias.shape, np.inf, dtype="float32"))
+
+    session = TrainingSession.new(small_config(tmp_path, epochs=1, batch_size=5), data=tiny_split,
+                                  state=JobState(on_event=poison_at_start))
+    with pytest.raises(TrainingDiverged, match="NaN at epoch 1, batches 1-8; no checkpoint had been written"):
+        session.run()
 
 
 @pytest.mark.parametrize("batch_size, calls", [(1000, 4), (500, 8), (128, 32), (100, 32), (10, 32), (5000, 1)])
