@@ -132,6 +132,21 @@ def small_config(out, **overrides):
     return TrainConfig(**values).validate()
 
 
+def session_poisoned_at_start(config, data):
+    """A new TrainingSession whose encoder output biases become infinite as its run starts,
+    so its loss is NaN from the first batch on."""
+    from keras_models.events import RunStarted
+    from keras_models.training import TrainingSession
+
+    def poison_at_start(event):
+        if isinstance(event, RunStarted):
+            bias = session.model.encoder.layers[-1].bias
+            bias.assign(np.full(bias.shape, np.inf, dtype="float32"))
+
+    session = TrainingSession.new(config, data=data, state=JobState(on_event=poison_at_start))
+    return session
+
+
 def snapshot(folder):
     """Every file under ``folder`` with its size and modification time."""
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)

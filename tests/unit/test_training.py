@@ -18,7 +18,7 @@ from keras_models.formatting import summary_line
 from keras_models.models import VAE, ConditionalVAE
 from keras_models.training import (METRIC_COLUMNS, TrainingDiverged, TrainingSession, create_run_dir,
                                    load_model_file, metrics_csv_text)
-from tests.helpers import small_config
+from tests.helpers import session_poisoned_at_start, small_config
 
 
 class Recorder(JobState):
@@ -204,13 +204,7 @@ def test_nan_raises_training_diverged_and_keeps_the_good_checkpoint(tmp_path, ti
 
 
 def test_nan_before_any_checkpoint(tmp_path, tiny_split):
-    def poison_at_start(event):
-        if isinstance(event, RunStarted):
-            bias = session.model.encoder.layers[-1].bias
-            bias.assign(np.full(bias.shape, np.inf, dtype="float32"))
-
-    session = TrainingSession.new(small_config(tmp_path, epochs=2, batch_size=50), data=tiny_split,
-                                  state=JobState(on_event=poison_at_start))
+    session = session_poisoned_at_start(small_config(tmp_path, epochs=2, batch_size=50), tiny_split)
     with pytest.raises(TrainingDiverged, match="epoch 1, batch 1; no checkpoint had been written yet") as info:
         session.run()
     assert info.value.model is None

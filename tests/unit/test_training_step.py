@@ -11,9 +11,9 @@ from keras_models.config import TrainConfig
 from keras_models.evaluation import likelihood_bounds
 from keras_models.models import VAE, ConditionalVAE, build_model, steps_per_execution
 from keras_models.optimizers import FusedAdam
-from keras_models.events import BatchProgress, JobState, RunStarted
+from keras_models.events import BatchProgress, JobState
 from keras_models.training import TrainingDiverged, TrainingSession
-from tests.helpers import make_digits, small_config
+from tests.helpers import make_digits, session_poisoned_at_start, small_config
 
 
 def textbook_bce(x, logits):
@@ -107,13 +107,7 @@ def test_a_compiled_call_of_several_batches_reports_where_it_ends(tmp_path, tiny
 
 
 def test_a_nan_names_the_batches_of_its_compiled_call(tmp_path, tiny_split):
-    def poison_at_start(event):
-        if isinstance(event, RunStarted):
-            bias = session.model.encoder.layers[-1].bias
-            bias.assign(np.full(bias.shape, np.inf, dtype="float32"))
-
-    session = TrainingSession.new(small_config(tmp_path, epochs=1, batch_size=5), data=tiny_split,
-                                  state=JobState(on_event=poison_at_start))
+    session = session_poisoned_at_start(small_config(tmp_path, epochs=1, batch_size=5), tiny_split)
     with pytest.raises(TrainingDiverged, match="NaN at epoch 1, batches 1-8; no checkpoint had been written"):
         session.run()
 
