@@ -28,6 +28,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from data_folders import DEFAULT_DATA  # noqa: E402  (bench/ is the script's own folder)
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -36,9 +38,6 @@ from keras_models.data import load_idx_folder, make_pipeline  # noqa: E402
 from keras_models.models import build_model, resolve_precision  # noqa: E402
 
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = next((p for p in (ROOT.parent / "shared" / "data" / "mnist", Path("/usr/share/datasets/fashion-mnist"))
-                     if p.exists()), ROOT.parent / "shared" / "data" / "mnist")
 
 
 def matmul_limit_gflops() -> float:

@@ -23,6 +23,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from data_folders import DEFAULT_DATA  # noqa: E402  (bench/ is the script's own folder)
+
 import numpy as np  # noqa: E402
 from PyQt6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
@@ -31,9 +33,6 @@ from keras_models.config import TrainConfig  # noqa: E402
 from keras_models.data import load_idx_folder  # noqa: E402
 
 PROBE_MS = 10
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = next((p for p in (ROOT.parent / "shared" / "data" / "mnist", Path("/usr/share/datasets/fashion-mnist"))
-                     if p.exists()), ROOT.parent / "shared" / "data" / "mnist")
 
 
 def headless_seconds(config: TrainConfig, data) -> float:
