@@ -10,14 +10,13 @@ epoch's C and train KL, then the last epoch's reconstruction and validation NELB
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import keras_models.startup  # noqa: E402,F401  (TensorFlow's threads and log level, as main.py sets them)
 
 from keras_models.config import TrainConfig  # noqa: E402
 from keras_models.data import load_dataset  # noqa: E402

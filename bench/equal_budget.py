@@ -12,15 +12,14 @@ The reference project (PyTorch) scores 130.1 (129.1-130.8) over 3 seeds on this 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import keras_models.startup  # noqa: E402,F401  (TensorFlow's threads and log level, as main.py sets them)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -22,8 +22,8 @@ import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import keras_models.startup  # noqa: E402,F401  (TensorFlow's threads and log level, as main.py sets them)
 
 from PyQt6.QtCore import QEventLoop, QSettings  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402

@@ -81,9 +81,9 @@ def ray_overhead(args: argparse.Namespace) -> dict:
     import ray
     from ray import tune
 
-    from keras_models.study.ray_engine import machine_cpus
+    from keras_models.threads import usable_cores
 
-    ray.init(num_cpus=machine_cpus(), object_store_memory=256 * 1024 ** 2, include_dashboard=False,
+    ray.init(num_cpus=usable_cores(), object_store_memory=256 * 1024 ** 2, include_dashboard=False,
              log_to_driver=False, logging_level=logging.WARNING)
     init_s = time.perf_counter() - started
     os.environ["RAY_AIR_NEW_OUTPUT"] = "0"

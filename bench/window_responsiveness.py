@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import keras_models.startup  # noqa: E402,F401  (TensorFlow's threads and log level, as main.py sets them)
 
 from data_folders import DEFAULT_DATA  # noqa: E402  (bench/ is the script's own folder)
 

@@ -20,7 +20,7 @@ import scipy.special
 import tensorflow as tf
 from keras import ops
 
-from keras_models import losses
+from keras_models import losses, threads
 from keras_models.config import (ARCHITECTURES, NUM_CLASSES, REGISTERED_PACKAGE, TrainConfig, check_network,
                                  parse_beta)
 from keras_models.networks import decoder_network, encoder_network
@@ -325,7 +325,6 @@ def resolve_precision(precision: str) -> str:
     return "bfloat16" if cpu_has_bf16() else "float32"
 
 
-MAX_BATCH_SLICES = 4
 # Batches one compiled call trains before returning to Python: about this many images, at most
 # MAX_STEPS_PER_EXECUTION batches. Each return costs about a millisecond of Python and
 # scheduling: on an AVX2 CPU, 4 batches of 1000 a call trained 8% faster than one, and 32
@@ -345,12 +344,11 @@ def slice_sizes(count, slices: int):
 
 def batch_slices() -> int:
     """Independent slices of each training batch (see ``VAE.elbo_terms``) and of each IWAE
-    decoder call: one per core TensorFlow may run operations on at once, at most
-    ``MAX_BATCH_SLICES``; 1 where it runs one at a time (a one-CPU Ray trial, say)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    decoder call: one per core TensorFlow may run operations on at once
+    (``keras_models.threads``); 1 where it runs one at a time (a one-CPU Ray trial, say)."""
     inter_op = (tf.config.threading.get_inter_op_parallelism_threads()
-                or int(os.environ.get("TF_NUM_INTEROP_THREADS", "0") or 0) or cores)
-    return max(1, min(MAX_BATCH_SLICES, cores, inter_op))
+                or int(os.environ.get("TF_NUM_INTEROP_THREADS", "0") or 0))
+    return threads.slice_count(threads.usable_cores(), inter_op)
 
 
 # Instruction sets oneDNN can be held to (ONEDNN_MAX_CPU_ISA) that have no native bfloat16

@@ -9,8 +9,11 @@ import os
 import sys
 import tempfile
 
+from keras_models.threads import share_cores_between_slices
+
 # Keep TensorFlow's log lines out of the terminal once it runs; real errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+share_cores_between_slices()
 
 
 def import_tensorflow_quietly() -> None:

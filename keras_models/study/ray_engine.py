@@ -32,6 +32,7 @@ from keras_models.events import EpochDone, JobState, StageStarted, Stopped
 from keras_models.study.engines import Ended, StudyPlan
 from keras_models.study.ledger import (FAILED, FINISHED, STOPPED, TRIAL_FILE, checkpointed_epoch, classifier_blob,
                                       one_line, read_trial, run_dir_of)
+from keras_models.threads import intra_op_threads, usable_cores
 
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024 ** 2  # the study ships only small things through it
 PACKAGE = Path(__file__).resolve().parents[1]  # keras_models, what a trial imports
@@ -54,13 +55,9 @@ class RayOptions:
     callbacks: tuple = ()
 
 
-def machine_cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def thread_env(cpus: int) -> dict[str, str]:
     """Environment of every worker: thread pools sized to a trial's CPUs before TensorFlow starts."""
-    return {"OMP_NUM_THREADS": str(cpus), "TF_NUM_INTRAOP_THREADS": str(cpus),
+    return {"OMP_NUM_THREADS": str(cpus), "TF_NUM_INTRAOP_THREADS": str(intra_op_threads(cpus, cpus)),
             "TF_NUM_INTEROP_THREADS": str(cpus), "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
@@ -79,7 +76,7 @@ class RayEngine:
             return
         env = thread_env(opts.cpus_per_trial)
         if opts.address is None:
-            cpus = opts.num_cpus or machine_cpus()
+            cpus = opts.num_cpus or usable_cores()
             if opts.cpus_per_trial > cpus:
                 raise ConfigError(f"--cpus-per-trial {opts.cpus_per_trial} is more than this machine's {cpus} CPUs")
             # Workers here import the project from where this process found it, whatever their folder.
