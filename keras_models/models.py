@@ -11,6 +11,7 @@ The public methods ``encode``, ``decode``, ``sample``, ``reconstruct`` and
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -33,6 +34,10 @@ TRACKED_TERMS = ("loss", "rec", "kl", "nelbo")
 
 
 DTYPE_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+# TensorFlow's Philox generator (its algorithm number 1) gives four 32-bit words, eight 16-bit
+# uniform numbers, per step of its counter.
+PHILOX = 1
+HALVES_PER_PHILOX_BLOCK = 8
 
 
 @keras.saving.register_keras_serializable(package=REGISTERED_PACKAGE)
@@ -110,23 +115,35 @@ class VAE(keras.Model):
         logits = self.decoder_logits(z, y)
         return losses.bernoulli_nll(x, logits), losses.gaussian_kl(z_mean, z_log_var)
 
-    def elbo_terms(self, x, y, seed, slices: int = 1) -> dict[str, Any]:
-        """Per-batch means of the objective and its parts for binary images ``x``.
+    def elbo_terms(self, x, y, seed, slices: int = 1, binarize_seed=None) -> dict[str, Any]:
+        """Per-batch means of the objective and its parts for binary images ``x``, or for
+        grey images binarised here with ``binarize_seed``.
 
         With ``slices`` > 1 the batch goes through the networks as that many independent
-        slices, joined only at the batch means. The noise is drawn once for the whole batch,
-        so the loss and its gradient are exactly those of the unsliced batch, but TensorFlow
-        can run the slices' products on different cores at once: a product of a batch of
-        128 gains almost nothing from a second thread.
+        slices, joined only at the batch means. The noise is drawn once for the whole batch
+        and each slice's images get the draws they would get in the whole batch, so the loss
+        and its gradient are exactly those of the unsliced batch, but TensorFlow can run the
+        slices on different cores at once: a product of a batch of 128 gains almost nothing
+        from a second thread, and drawing the binarisation's random numbers in slices takes
+        them off the start of the step, where nothing else could run beside them.
         """
-        eps = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=seed)
+        n = tf.shape(x)[0]
+        eps = keras.random.normal((n, self.latent_dim), seed=seed)
+        if binarize_seed is not None:
+            binarize_seed = self._seed_tensor(binarize_seed)  # one draw, shared by the slices
         if slices == 1:
+            if binarize_seed is not None:
+                x = self.binarize(x, binarize_seed)
             rec, kl = self._rec_and_kl(x, y, eps)
         else:
-            sizes = slice_sizes(tf.shape(x)[0], slices)
+            sizes = slice_sizes(n, slices)
             parts = [tf.split(part, sizes, num=slices) for part in (x, eps)]
             parts.append([None] * slices if y is None else tf.split(y, sizes, num=slices))
-            pairs = [self._rec_and_kl(xs, ys, es) for xs, es, ys in zip(*parts)]
+            pairs = []
+            for i, (xs, es, ys) in enumerate(zip(*parts)):
+                if binarize_seed is not None:
+                    xs = self.binarize(xs, binarize_seed, first_image=i * (n // slices))
+                pairs.append(self._rec_and_kl(xs, ys, es))
             rec, kl = (tf.concat(list(part), 0) for part in zip(*pairs))
         rec, kl = ops.mean(rec), ops.mean(kl)
         if self.schedule is None:
@@ -172,21 +189,30 @@ class VAE(keras.Model):
         return ops.cast(x, "float32"), y
 
     def _seed_tensor(self, seed):
+        """A stateless seed: an int, a generator's next draw, or a seed tensor as it is."""
         if isinstance(seed, int):
             return tf.constant([seed, 0], dtype=tf.int32)
-        return tf.cast(seed.next(), tf.int32)
+        if isinstance(seed, keras.random.SeedGenerator):
+            return tf.cast(seed.next(), tf.int32)
+        return seed
 
-    def binarize(self, x, seed):
+    def binarize(self, x, seed, first_image=0):
         """One Bernoulli draw per pixel with the grey level as its probability.
 
         The uniform numbers are 16-bit (two per 32-bit random word): half the
         random-number work of float draws, and still 250 times finer than the
-        1/255 steps of 8-bit images.
+        1/255 steps of 8-bit images. Each image takes its own stretch of the random
+        stream, set by its place in the batch: images binarised alone from place
+        ``first_image`` on get exactly the draws they get in the whole batch.
         """
-        size = ops.size(x)
-        words = tf.random.stateless_uniform(
-            [(size + 1) // 2], seed=self._seed_tensor(seed), minval=None, maxval=None, dtype=tf.int32)
-        halves = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:size]
+        n = tf.shape(x)[0]
+        blocks = -(-math.prod(x.shape[1:]) // HALVES_PER_PHILOX_BLOCK)
+        key, counter = tf.raw_ops.StatelessRandomGetKeyCounter(seed=self._seed_tensor(seed))
+        # Philox's counter numbers its blocks: starting it further on skips the earlier images' draws.
+        counter += tf.stack([tf.cast(first_image * blocks, tf.uint64), tf.constant(0, tf.uint64)])
+        words = tf.raw_ops.StatelessRandomUniformFullIntV2(
+            shape=[n * blocks * HALVES_PER_PHILOX_BLOCK // 2], key=key, counter=counter, alg=PHILOX, dtype=tf.uint32)
+        halves = tf.reshape(tf.bitcast(words, tf.uint16), [n, -1])[:, :math.prod(x.shape[1:])]
         uniform = (tf.cast(halves, tf.float32) + 0.5) * (1.0 / 65536.0)
         return ops.cast(ops.reshape(uniform, ops.shape(x)) < x, "float32")
 
@@ -201,9 +227,9 @@ class VAE(keras.Model):
 
     def train_step(self, data):
         x, y = self._unpack(data)
-        x = self.binarize(x, self.seed_generator)
+        binarize_seed = self._seed_tensor(self.seed_generator)
         with tf.GradientTape() as tape:
-            terms = self.elbo_terms(x, y, self.seed_generator, self.batch_slices)
+            terms = self.elbo_terms(x, y, self.seed_generator, self.batch_slices, binarize_seed=binarize_seed)
         grads = tape.gradient(terms["loss"], self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
         return self._record(terms)
@@ -211,8 +237,7 @@ class VAE(keras.Model):
     def test_step(self, data):
         x, y = self._unpack(data)
         # An integer seed makes both draws stateless: the same batch always gives the same numbers.
-        x = self.binarize(x, EVAL_SEED)
-        return self._record(self.elbo_terms(x, y, EVAL_SEED + 1))
+        return self._record(self.elbo_terms(x, y, EVAL_SEED + 1, self.batch_slices, binarize_seed=EVAL_SEED))
 
     def call(self, inputs, training=False):
         x, y = self._unpack(inputs)

@@ -84,6 +84,30 @@ def test_a_batch_split_into_slices_has_the_whole_batch_loss_and_gradient(cls, sl
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("image_shape", [(28, 28, 1), (5, 5, 1)])
+def test_images_binarised_in_parts_get_the_draws_of_the_whole_batch(image_shape):
+    # 784 pixels fill whole random blocks of eight numbers; 25 leave part of each block unused.
+    model = VAE(latent_dim=2, hidden_units=(8,), image_shape=image_shape, precision="float32")
+    grey = tf.constant(np.random.default_rng(0).random((7, *image_shape), dtype="float32"))
+    whole = model.binarize(grey, 5).numpy()
+    parts = [model.binarize(grey[start:stop], 5, first_image=start).numpy() for start, stop in ((0, 3), (3, 7))]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    assert not np.array_equal(parts[0], model.binarize(grey[3:6], 5).numpy())  # the place sets the draw
+    assert 0.3 < whole.mean() < 0.7
+
+
+@pytest.mark.parametrize("slices", [2, 3])
+def test_grey_images_binarised_slice_by_slice_give_the_whole_batch_loss(slices):
+    model = ConditionalVAE(latent_dim=3, hidden_units=(16,), precision="float32")
+    images, labels = make_digits(7)
+    grey, y = tf.constant(images * 0.8 + 0.1), tf.constant(labels)
+    whole = model.elbo_terms(model.binarize(grey, 7), y, 11)
+    for count in (1, slices):
+        sliced = model.elbo_terms(grey, y, 11, slices=count, binarize_seed=7)
+        for key in ("loss", "rec", "kl"):
+            assert float(sliced[key]) == pytest.approx(float(whole[key]), rel=1e-6)
+
+
 def test_training_draws_the_same_numbers_whatever_the_slices(tmp_path, tiny_split):
     histories = []
     for slices in (1, 2):
