@@ -12,18 +12,19 @@ from keras import ops
 
 
 def product_group(pixel_count: int) -> int:
-    """Pixels whose sigmoids are multiplied before one log: the largest divisor of the pixel
-    count up to 112. A product of at most 112 factors in [0.5, 1] stays above 2^-112, inside
-    float32's normal range, so it never underflows."""
+    """Pixels whose factors are multiplied before one log: the largest divisor of the pixel
+    count up to 112. A product of at most 112 factors in [0.5, 1] stays above 2^-112, and one
+    of factors in [1, 2] below 2^112, inside float32's normal range."""
     return max(g for g in range(1, 113) if pixel_count % g == 0)
 
 
-def log_sigmoid_magnitude_sum(sigmoid_magnitude):
-    """Σ log σ(|l|) over the last axis, given σ(|l|): one log per group of pixels, not per pixel."""
-    shape = tf.shape(sigmoid_magnitude)
-    pixels = sigmoid_magnitude.shape[-1]
+def log_product_sum(factors):
+    """Σ log(factor) over the last axis, for factors in [0.5, 1] or [1, 2]: one log per group of
+    pixels (``product_group``), not one per pixel."""
+    shape = tf.shape(factors)
+    pixels = factors.shape[-1]
     group = product_group(pixels)
-    grouped = tf.reshape(sigmoid_magnitude, tf.concat([shape[:-1], [pixels // group, group]], axis=0))
+    grouped = tf.reshape(factors, tf.concat([shape[:-1], [pixels // group, group]], axis=0))
     return tf.reduce_sum(tf.math.log(tf.reduce_prod(grouped, axis=-1)), axis=-1)
 
 
@@ -31,7 +32,7 @@ def log_sigmoid_magnitude_sum(sigmoid_magnitude):
 def _bernoulli_nll_rows(x, logits):
     sigmoid_magnitude = tf.sigmoid(tf.abs(logits))
     nll = (tf.reduce_sum(tf.nn.relu(logits) - x * logits, axis=-1)
-           - log_sigmoid_magnitude_sum(sigmoid_magnitude))
+           - log_product_sum(sigmoid_magnitude))
 
     def gradient(upstream):
         # d/dl [softplus(l) − x·l] = σ(l) − x; the images get no gradient.

@@ -103,7 +103,7 @@ def machine_key() -> str:
 
 
 # Figures of another version of the probe measure something else: they are not reused.
-PROBE_VERSION = 3
+PROBE_VERSION = 4
 
 
 def throughput_path() -> Path:

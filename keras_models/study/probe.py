@@ -62,7 +62,8 @@ def measure_throughput(config: TrainConfig, image_shape: tuple[int, ...],
     calls = []
     for call in range(WARM_UP + IWAE_CALLS):
         start = time.perf_counter()
-        chunk_terms(x, y, tf.constant(IWAE_K, tf.int32), tf.constant([0, call], tf.int32))[0].numpy()
+        chunk_terms(x, y, tf.constant(IWAE_IMAGES, tf.int32), tf.constant(IWAE_K, tf.int32),
+                    tf.constant([0, call], tf.int32))[0].numpy()
         calls.append(time.perf_counter() - start)
     iwae_s = max(float(np.median(calls[WARM_UP:])), 1e-6)
     meter.advance()

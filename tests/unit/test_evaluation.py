@@ -3,12 +3,12 @@ import keras
 import numpy as np
 import pytest
 
-from keras_models import losses
+from keras_models import evaluation, losses
 from keras_models.classifier import TrainedClassifier, build_classifier
 from keras_models.events import Stopped
 from keras_models.data import binarize_fixed
 from keras_models.evaluation import (
-    bernoulli_nll_samples, evaluate, frechet_distance, iwae_nll, likelihood_bounds, nelbo_terms,
+    GROUPS_PER_CALL, bernoulli_nll_samples, evaluate, frechet_distance, iwae_nll, likelihood_bounds, nelbo_terms,
 )
 from keras_models.evaluation import active_units as count_active_units
 from keras_models.models import NUM_CLASSES, VAE, ConditionalVAE
@@ -179,15 +179,28 @@ def test_evaluate_conditional_model_reports_class_accuracy():
     assert result["frechet_distance"] >= 0.0
 
 
-def test_a_stop_request_ends_the_bound_within_one_decoder_call(trained_vae, test_images):
+def test_a_stop_request_ends_the_bound_within_one_graph_call(trained_vae, test_images):
     images, _ = test_images
+    assert len(images) > 2 * GROUPS_PER_CALL
     stop = StopAfter(3)
     with pytest.raises(Stopped):
-        # 40 images, 10 per call with all 50 draws: four decoder calls, stopped before the third.
-        likelihood_bounds(trained_vae, images, k=50, batch_images=10, state=stop)
+        # One image per decoder batch with all 50 draws: GROUPS_PER_CALL batches a call, so
+        # three calls or more; stopped before the third.
+        likelihood_bounds(trained_vae, images, k=50, batch_images=1, state=stop)
     assert stop.looks == 3
 
 
 def test_evaluate_stops_when_asked_before_it_starts(trained_vae, test_images):
     with pytest.raises(Stopped):
         evaluate(trained_vae, test_images[0], test_images[1], k=5, state=StopAfter(1))
+
+
+def test_the_bound_is_the_same_however_many_decoder_batches_a_call_holds(trained_vae, test_images, monkeypatch):
+    images, _ = test_images
+    x = images[:23]  # 3 images a decoder batch: 8 batches, the last one of 2
+    together = likelihood_bounds(trained_vae, x, k=20, batch_images=3)
+    monkeypatch.setattr(evaluation, "GROUPS_PER_CALL", 1)
+    one_at_a_time = likelihood_bounds(trained_vae, x, k=20, batch_images=3)
+    for key in ("nll", "nelbo_sampled", "rec", "kl"):
+        np.testing.assert_allclose(together[key], one_at_a_time[key], rtol=1e-6)
+    assert len(set(np.round(together["nll"], 3))) == len(x)  # each image its own number, none repeated
