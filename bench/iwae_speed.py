@@ -3,7 +3,9 @@
 Uses the default architecture (an untrained model from the default
 ``TrainConfig()``: the timing does not depend on the weights), once with float32
 arithmetic and once with the default precision "auto", both with the same
-weights so the two bounds can be compared. Real MNIST test images are read
+weights so the two bounds can be compared. Prints the decoder's arithmetic
+rate and its share of this machine's limit, numpy's float32 matrix multiply
+measured in the same run (bench/matmul_limit.py). Real MNIST test images are read
 from an IDX folder; without it, random binary images stand in.
 
     python bench/iwae_speed.py [--data ../shared/data/mnist-t10k] [--k 1000] [--images 10000]
@@ -18,9 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import keras_models.startup  # noqa: E402,F401  (TensorFlow's threads and log level, as main.py sets them)
+
+from matmul_limit import matmul_limit_gflops  # noqa: E402  (bench/ is the script's own folder)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -53,7 +57,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=1000)
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--batch-images", type=int, nargs="*", default=[None],
-                        help=f"images per decoder call (default: {DECODER_ROWS:,} image-sample pairs a call)")
+                        help=f"images per decoder batch (default: {DECODER_ROWS:,} image-sample pairs a batch)")
     args = parser.parse_args()
     images, source = load_test_images(args.data, args.images)
     keras.utils.set_random_seed(0)  # the same untrained weights, so runs give the same NLL
@@ -63,9 +67,12 @@ def main() -> None:
     models[f"auto ({auto})"].set_weights(models["float32"].get_weights())
     flops = decoder_flops(models["float32"]) * args.k * len(images)
     print(f"{source}; k = {args.k}; {os.cpu_count()} CPU cores; decoder work {flops / 1e12:.2f} TFLOP")
+    limit = matmul_limit_gflops()
+    print(f"numpy float32 matrix multiply: {limit:.0f} GFLOP/s", flush=True)
     # CPU seconds are shown beside wall seconds because other jobs on a shared machine
     # stretch the wall time; CPU seconds / cores estimates the time on an idle machine.
-    print(f"{'precision':>18} {'images/call':>11} {'wall s':>7} {'CPU s':>6} {'GFLOP/s':>8} {'mean NLL':>9}")
+    print(f"{'precision':>18} {'images/batch':>12} {'wall s':>7} {'CPU s':>6} {'GFLOP/s':>8} {'of the limit':>12}"
+          f" {'mean NLL':>9}")
     reference = None
     for batch_images in args.batch_images:
         for label, model in models.items():
@@ -76,7 +83,8 @@ def main() -> None:
             seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
             reference = nll if reference is None else reference
             shown = batch_images or max(1, DECODER_ROWS // args.k)
-            print(f"{label:>18} {shown:>11} {seconds:>7.1f} {cpu_seconds:>6.1f} {flops / seconds / 1e9:>8.0f}"
+            rate = flops / seconds / 1e9
+            print(f"{label:>18} {shown:>12} {seconds:>7.1f} {cpu_seconds:>6.1f} {rate:>8.0f} {rate / limit:>12.0%}"
                   f" {nll.mean():>9.3f}  (max |ΔNLL| vs first row {np.abs(nll - reference).max():.3f})",
                   flush=True)
 

@@ -25,32 +25,19 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import keras_models.startup  # noqa: E402,F401  (TensorFlow's threads and log level, as main.py sets them)
 
 from data_folders import DEFAULT_DATA  # noqa: E402  (bench/ is the script's own folder)
+from matmul_limit import matmul_limit_gflops  # noqa: E402
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 from keras_models.config import TrainConfig  # noqa: E402
 from keras_models.data import load_idx_folder, make_pipeline  # noqa: E402
 from keras_models.models import build_model, resolve_precision  # noqa: E402
 
 
-
-
-def matmul_limit_gflops() -> float:
-    """The best float32 matrix-multiply rate numpy reaches here, in GFLOP/s."""
-    best = 0.0
-    for n in (1000, 2000, 3000, 4000):
-        a, b = (np.random.default_rng(n).random((n, n), dtype="float32") for _ in range(2))
-        a @ b  # warms up the BLAS threads
-        for _ in range(3):
-            start = time.perf_counter()
-            a @ b
-            best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
-    return best
 
 
 def step_flops_per_image(model) -> int:
