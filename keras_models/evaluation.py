@@ -27,13 +27,14 @@ from keras_models import losses
 from keras_models.config import ACTIVE_UNIT_THRESHOLD
 from keras_models.events import JobState, ProgressMeter, check_stop
 from keras_models.data import binarize_fixed
-from keras_models.models import EVAL_SEED, NUM_CLASSES, VAE, slice_sizes
+from keras_models.execution import slice_sizes
+from keras_models.models import EVAL_SEED, NUM_CLASSES, VAE
 
-# (image, importance sample) pairs per decoder call. At 784 pixels a row carries
-# about 3 kB per float32 tensor and a call holds a handful of such tensors, so
-# 4,096 rows stay under 100 MB. On a 2-core CPU, 4,000 to 8,000 rows measured
-# fastest: 1,000 or 2,000 ran the matrix products less efficiently and paid more
-# per-call overhead, 16,000 gained nothing.
+# (image, importance sample) pairs per decoder batch. At 784 pixels a row carries
+# about 3 kB per float32 tensor and a batch holds a handful of such tensors, so
+# 4,096 rows stay under 100 MB, and the two batches in flight under 200 MB. On a
+# 2-core CPU, 4,000 to 8,000 rows measured fastest: 1,000 or 2,000 ran the matrix
+# products less efficiently, 8,000 and 16,000 gained nothing.
 DECODER_ROWS = 4096
 # Decoder batches one graph call works through when each holds all of its images' samples.
 GROUPS_PER_CALL = 16
@@ -61,8 +62,8 @@ def bernoulli_nll_samples(x_flat: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     where the middle term is one matrix-vector product per image and the logs of a
     group's factors 1 + tanh(|l|/2) ∈ [1, 2] are summed as the log of their product,
     so no logit is clipped. TensorFlow's tanh is several times faster than its
-    sigmoid on CPU: this form took 40% less time than one with σ(|l|), and 60% less
-    than softplus. Its tanh is exactly 1 beyond |l| ≈ 16, where log σ(|l|) is
+    sigmoid on CPU: on one core this form took 40% less time than one with σ(|l|),
+    and a quarter of softplus's. Its tanh is exactly 1 beyond |l| ≈ 16, where log σ(|l|) is
     above −2·10⁻⁷: at most 2·10⁻⁴ nats an image of 784 pixels.
     """
     magnitude = tf.abs(logits)

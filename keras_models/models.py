@@ -21,7 +21,8 @@ import scipy.special
 import tensorflow as tf
 from keras import ops
 
-from keras_models import losses, threads
+from keras_models import losses
+from keras_models.execution import batch_slices, multi_batch_function, slice_sizes, steps_per_execution
 from keras_models.config import (ARCHITECTURES, NUM_CLASSES, REGISTERED_PACKAGE, TrainConfig, check_network,
                                  parse_beta)
 from keras_models.networks import decoder_network, encoder_network
@@ -239,6 +240,18 @@ class VAE(keras.Model):
         # An integer seed makes both draws stateless: the same batch always gives the same numbers.
         return self._record(self.elbo_terms(x, y, EVAL_SEED + 1, self.batch_slices, binarize_seed=EVAL_SEED))
 
+    def make_train_function(self, force=False):
+        if self.train_function is None or force:
+            super().make_train_function(force=True)
+            self.train_function = multi_batch_function(self, self.train_step, self.train_function, TRACKED_TERMS)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        if self.test_function is None or force:
+            super().make_test_function(force=True)
+            self.test_function = multi_batch_function(self, self.test_step, self.test_function, TRACKED_TERMS)
+        return self.test_function
+
     def call(self, inputs, training=False):
         x, y = self._unpack(inputs)
         z_mean, _ = self.posterior(x, y)
@@ -348,32 +361,6 @@ def resolve_precision(precision: str) -> str:
     if tf.config.list_physical_devices("GPU"):
         return "float32"
     return "bfloat16" if cpu_has_bf16() else "float32"
-
-
-# Batches one compiled call trains before returning to Python: about this many images, at most
-# MAX_STEPS_PER_EXECUTION batches. Each return costs about a millisecond of Python and
-# scheduling: on an AVX2 CPU, 4 batches of 1000 a call trained 8% faster than one, and 32
-# batches of 128 about 12% faster than 8. A stop still comes within a fraction of a second.
-IMAGES_PER_EXECUTION = 4096
-MAX_STEPS_PER_EXECUTION = 32
-
-
-def steps_per_execution(batch_size: int) -> int:
-    return max(1, min(MAX_STEPS_PER_EXECUTION, IMAGES_PER_EXECUTION // batch_size))
-
-
-def slice_sizes(count, slices: int):
-    """``count`` (a scalar tensor) split into ``slices`` sizes: equal ones, the remainder in the last."""
-    return tf.concat([tf.fill([slices - 1], count // slices), [count - (slices - 1) * (count // slices)]], 0)
-
-
-def batch_slices() -> int:
-    """Independent slices of each training batch (see ``VAE.elbo_terms``) and of each IWAE
-    decoder call: one per core TensorFlow may run operations on at once
-    (``keras_models.threads``); 1 where it runs one at a time (a one-CPU Ray trial, say)."""
-    inter_op = (tf.config.threading.get_inter_op_parallelism_threads()
-                or int(os.environ.get("TF_NUM_INTEROP_THREADS", "0") or 0))
-    return threads.slice_count(threads.usable_cores(), inter_op)
 
 
 # Instruction sets oneDNN can be held to (ONEDNN_MAX_CPU_ISA) that have no native bfloat16

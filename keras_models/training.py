@@ -28,7 +28,8 @@ from keras_models.data import DataSplit, binarize_fixed, check_training_data, lo
 from keras_models.events import BatchProgress, EpochDone, JobState, RunStarted, Stopped, TrainingSized
 from keras_models.files import (CONFIG_FILE, GRIDS_DIR, METRICS_FILE, MODEL_FILE, STATE_FILE, atomic_path,
                                 write_text_atomic)
-from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model, steps_per_execution
+from keras_models.execution import steps_per_execution
+from keras_models.models import EVAL_SEED, TRACKED_TERMS, VAE, build_model
 from keras_models.files import (DiskFull, RunError, check_model_file, clear_stale_temporaries, format_size,
                                 is_disk_full, read_run)
 from keras_models.memory import gradients_released
@@ -154,7 +155,7 @@ def _loadable_name(data: DataSplit, config: TrainConfig) -> str:
 
 
 def _report_often_enough(model: VAE, batch_size: int, steps: int) -> None:
-    """Batches a compiled call trains: ``models.steps_per_execution``, but fewer where an epoch
+    """Batches a compiled call trains: ``execution.steps_per_execution``, but fewer where an epoch
     is short, so that a training still reports about ``UPDATES_PER_EPOCH`` times an epoch to
     the window's live plots. A model file saved before such calls existed gets them here too."""
     calls = max(1, min(steps_per_execution(batch_size), steps // UPDATES_PER_EPOCH))

@@ -5,11 +5,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
 
 from keras_models import losses, networks
 from keras_models.config import TrainConfig
 from keras_models.evaluation import likelihood_bounds
-from keras_models.models import VAE, ConditionalVAE, build_model, steps_per_execution
+from keras_models.execution import steps_per_execution
+from keras_models.models import VAE, ConditionalVAE, build_model
 from keras_models.optimizers import FusedAdam
 from keras_models.events import BatchProgress, JobState
 from keras_models.training import TrainingDiverged, TrainingSession
@@ -185,3 +187,23 @@ def test_the_iwae_bound_is_the_same_with_its_samples_split_across_cores():
         for key in ("nll", "nelbo_sampled", "rec", "kl"):
             np.testing.assert_allclose(other[key], bounds[0][key], rtol=1e-5)
     assert np.all(bounds[0]["nll"] <= bounds[0]["nelbo_sampled"] + 1e-4)
+
+
+def test_the_multi_batch_loop_trains_exactly_as_keras_own(tmp_path):
+    # 23 batches of 5 at 8 a call: two full calls, then one of 7 that meets the end of the data.
+    images, labels = make_digits(115)
+    histories, counts = [], []
+    for own_loop in (False, True):
+        keras.utils.set_random_seed(4)
+        model = build_model(TrainConfig(batch_size=5, latent_dim=3).validate())
+        model.steps_per_execution = 8
+        if not own_loop:  # Keras's loop, which runs each step under a conditional
+            model.make_train_function = lambda force=False, m=model: TensorFlowTrainer.make_train_function(m, force)
+            model.make_test_function = lambda force=False, m=model: TensorFlowTrainer.make_test_function(m, force)
+        data = tf.data.Dataset.from_tensor_slices(images).batch(5)
+        histories.append(model.fit(data, validation_data=data, epochs=2, verbose=0).history)
+        counts.append(int(model.optimizer.iterations))
+    assert counts == [46, 46]
+    assert histories[0] == histories[1]
+    logs = model.train_on_batch(images[:5], return_dict=True)  # a batch handed over directly still trains
+    assert int(model.optimizer.iterations) == 47 and np.isfinite(logs["loss"])
