@@ -53,7 +53,7 @@ def multi_batch_function(model: Any, step: Callable[[Any], dict], keras_function
     batches = model.steps_per_execution
 
     @tf.function(reduce_retracing=True)
-    def run(iterator):
+    def batches_on_iterator(iterator):
         def more(done, logs, next_batch):
             return tf.logical_and(done < batches, next_batch.has_value())
 
@@ -71,7 +71,7 @@ def multi_batch_function(model: Any, step: Callable[[Any], dict], keras_function
     def function(iterator):
         if not isinstance(iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
             return keras_function(iterator)
-        done, logs = run(iterator)
+        done, logs = batches_on_iterator(iterator)
         if int(done) == 0:
             raise StopIteration
         return logs

@@ -272,13 +272,15 @@ def write_fake_run(folder, model="bvae", beta=4.0, latent_dim=4, epochs=3, evalu
 
 
 def step_graphs() -> list:
-    """The live graphs of Keras train and test steps (one set per model trained): a finished
-    model must take them with it (keras_models.memory)."""
+    """The live graphs of train and test steps (one set per model trained): the model's own
+    multi-batch loop (keras_models.execution) and Keras's single steps. A finished model must
+    take them with it (keras_models.memory)."""
     import gc
 
     from tensorflow.python.framework.func_graph import FuncGraph
 
-    return [g for g in gc.get_objects() if isinstance(g, FuncGraph) and g.name.startswith("one_step_on_data")]
+    names = ("batches_on_iterator", "one_step_on_data")
+    return [g for g in gc.get_objects() if isinstance(g, FuncGraph) and g.name.startswith(names)]
 
 
 # ----- β study rows, without training ----------------------------------------------------------
