@@ -55,11 +55,11 @@ def measure(data, batch_size: int, precision: str, epochs: int) -> dict[str, flo
     model = build_model(TrainConfig(batch_size=batch_size, precision=precision).validate(), data.image_shape)
     train = make_pipeline(data.train_x, data.train_y, batch_size, shuffle=True)
     val = make_pipeline(data.val_x, data.val_y, batch_size, shuffle=False)
-    model.fit(train, validation_data=val, epochs=1, verbose=0)  # traces the graphs
+    model.fit(train, validation_data=val, epochs=1, verbose=0, shuffle=False)  # traces the graphs
     train_rates, epoch_times = [], []
     for _ in range(epochs):
         start = time.perf_counter()
-        model.fit(train, epochs=1, verbose=0)
+        model.fit(train, epochs=1, verbose=0, shuffle=False)
         trained = time.perf_counter()
         model.evaluate(val, verbose=0)
         done = time.perf_counter()
