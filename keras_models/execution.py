@@ -9,7 +9,6 @@ condition alone and runs the step unconditionally in its body.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
 
 import tensorflow as tf
@@ -38,9 +37,8 @@ def batch_slices() -> int:
     decoder call: one per core TensorFlow may run operations on at once
     (``keras_models.threads``); 1 where it runs one at a time (a one-CPU Ray trial, say)."""
     inter_op = (tf.config.threading.get_inter_op_parallelism_threads()
-                or int(os.environ.get("TF_NUM_INTEROP_THREADS", "0") or 0))
+                or threads.thread_count_from_environment("TF_NUM_INTEROP_THREADS"))
     return threads.slice_count(threads.usable_cores(), inter_op)
-
 
 
 def multi_batch_function(model: Any, step: Callable[[Any], dict], keras_function: Callable,

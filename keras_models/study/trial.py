@@ -22,7 +22,7 @@ from keras_models.files import MODEL_FILE, STATE_FILE, atomic_path, read_run
 from keras_models.models import EVAL_SEED, VAE
 from keras_models.study.config import StudyConfig
 from keras_models.study.ledger import CLASSIFIER_DIR, FINISHED, run_dir_of, where, write_trial
-from keras_models.threads import intra_op_threads
+from keras_models.threads import intra_op_threads, thread_count_from_environment
 from keras_models.training import TrainingSession, load_model_file
 
 DISENTANGLEMENT_IMAGES = 10_000
@@ -58,8 +58,9 @@ def disentanglement_numbers(model: VAE, data: DataSplit, state: JobState | None 
 def limit_threads(count: int | None) -> int:
     """Cap TensorFlow at ``count`` cores in this process: ``count`` inter-op threads, and the
     intra-op threads ``keras_models.threads`` gives that many cores. Return the intra-op threads
-    in force (0: TensorFlow's default, every core). TensorFlow fixes its thread pools at its
-    first operation, so only a process that has not computed anything yet can still change them."""
+    in force, set here or in the environment (0: TensorFlow's default, every core). TensorFlow
+    fixes its thread pools at its first operation, so only a process that has not computed
+    anything yet can still change them."""
     import tensorflow as tf
 
     if count:
@@ -68,7 +69,8 @@ def limit_threads(count: int | None) -> int:
             tf.config.threading.set_inter_op_parallelism_threads(count)
         except RuntimeError:  # already initialised: the earlier setting stays
             pass
-    return tf.config.threading.get_intra_op_parallelism_threads()
+    return (tf.config.threading.get_intra_op_parallelism_threads()
+            or thread_count_from_environment("TF_NUM_INTRAOP_THREADS"))
 
 
 # ----- the study's evaluation classifier -------------------------------------------------------

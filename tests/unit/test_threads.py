@@ -30,3 +30,13 @@ def test_the_environment_gets_the_intra_op_threads_unless_it_has_them(monkeypatc
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")  # set by whoever started us, as Ray does
     threads.share_cores_between_slices()
     assert os.environ["TF_NUM_INTRAOP_THREADS"] == "3"
+
+
+@pytest.mark.parametrize("value", ["auto", "-2", "", "1.5"])
+def test_a_thread_count_that_is_not_a_whole_number_counts_as_unset(monkeypatch, value):
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setenv("TF_NUM_INTEROP_THREADS", value)
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", value)
+    assert threads.thread_count_from_environment("TF_NUM_INTEROP_THREADS") == 0
+    threads.share_cores_between_slices()  # no traceback at start-up for a stray value
+    assert os.environ["TF_NUM_INTRAOP_THREADS"] == "1"
