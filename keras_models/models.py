@@ -132,20 +132,15 @@ class VAE(keras.Model):
         eps = keras.random.normal((n, self.latent_dim), seed=seed)
         if binarize_seed is not None:
             binarize_seed = self._seed_tensor(binarize_seed)  # one draw, shared by the slices
-        if slices == 1:
+        sizes = slice_sizes(n, slices)
+        parts = [tf.split(part, sizes, num=slices) for part in (x, eps)]
+        parts.append([None] * slices if y is None else tf.split(y, sizes, num=slices))
+        pairs = []
+        for i, (xs, es, ys) in enumerate(zip(*parts)):
             if binarize_seed is not None:
-                x = self.binarize(x, binarize_seed)
-            rec, kl = self._rec_and_kl(x, y, eps)
-        else:
-            sizes = slice_sizes(n, slices)
-            parts = [tf.split(part, sizes, num=slices) for part in (x, eps)]
-            parts.append([None] * slices if y is None else tf.split(y, sizes, num=slices))
-            pairs = []
-            for i, (xs, es, ys) in enumerate(zip(*parts)):
-                if binarize_seed is not None:
-                    xs = self.binarize(xs, binarize_seed, first_image=i * (n // slices))
-                pairs.append(self._rec_and_kl(xs, ys, es))
-            rec, kl = (tf.concat(list(part), 0) for part in zip(*pairs))
+                xs = self.binarize(xs, binarize_seed, first_image=i * (n // slices))
+            pairs.append(self._rec_and_kl(xs, ys, es))
+        rec, kl = (tf.concat(list(part), 0) for part in zip(*pairs))
         rec, kl = ops.mean(rec), ops.mean(kl)
         if self.schedule is None:
             loss = losses.beta_weighted_loss(rec, kl, self.beta)
@@ -206,14 +201,14 @@ class VAE(keras.Model):
         stream, set by its place in the batch: images binarised alone from place
         ``first_image`` on get exactly the draws they get in the whole batch.
         """
-        n = tf.shape(x)[0]
-        blocks = -(-math.prod(x.shape[1:]) // HALVES_PER_PHILOX_BLOCK)
+        n, pixels = tf.shape(x)[0], math.prod(x.shape[1:])
+        blocks = -(-pixels // HALVES_PER_PHILOX_BLOCK)
         key, counter = tf.raw_ops.StatelessRandomGetKeyCounter(seed=self._seed_tensor(seed))
         # Philox's counter numbers its blocks: starting it further on skips the earlier images' draws.
         counter += tf.stack([tf.cast(first_image * blocks, tf.uint64), tf.constant(0, tf.uint64)])
         words = tf.raw_ops.StatelessRandomUniformFullIntV2(
             shape=[n * blocks * HALVES_PER_PHILOX_BLOCK // 2], key=key, counter=counter, alg=PHILOX, dtype=tf.uint32)
-        halves = tf.reshape(tf.bitcast(words, tf.uint16), [n, -1])[:, :math.prod(x.shape[1:])]
+        halves = tf.reshape(tf.bitcast(words, tf.uint16), [n, -1])[:, :pixels]
         uniform = (tf.cast(halves, tf.float32) + 0.5) * (1.0 / 65536.0)
         return ops.cast(ops.reshape(uniform, ops.shape(x)) < x, "float32")
 
