@@ -11,28 +11,33 @@ import tensorflow as tf
 from keras import ops
 
 
-def product_group(pixel_count: int) -> int:
+def _product_group(pixel_count: int) -> int:
     """Pixels whose factors are multiplied before one log: the largest divisor of the pixel
-    count up to 112. A product of at most 112 factors in [0.5, 1] stays above 2^-112, and one
-    of factors in [1, 2] below 2^112, inside float32's normal range."""
+    count up to 112. A product of at most 112 factors in [1, 2] stays below 2^112, inside
+    float32's range."""
     return max(g for g in range(1, 113) if pixel_count % g == 0)
 
 
-def log_product_sum(factors):
-    """Σ log(factor) over the last axis, for factors in [0.5, 1] or [1, 2]: one log per group of
-    pixels (``product_group``), not one per pixel."""
-    shape = tf.shape(factors)
-    pixels = factors.shape[-1]
-    group = product_group(pixels)
-    grouped = tf.reshape(factors, tf.concat([shape[:-1], [pixels // group, group]], axis=0))
-    return tf.reduce_sum(tf.math.log(tf.reduce_prod(grouped, axis=-1)), axis=-1)
+def log_sigmoid_magnitude_sum(magnitude):
+    """Σ log σ(|l|) over the last axis, given ``magnitude`` = |l|.
+
+    σ(|l|) = (1 + tanh(|l|/2))/2: TensorFlow's tanh is several times faster than its sigmoid
+    on CPU (on one core the IWAE bound's Bernoulli term took 40% less time than with σ(|l|),
+    and a quarter of softplus's time), and the factors 1 + tanh(|l|/2) ∈ [1, 2] are multiplied
+    per group of pixels before one log, so there is one log per group, not per pixel, and no
+    logit is clipped. tanh is exactly 1 beyond |l| ≈ 16, where log σ(|l|) is above −2·10⁻⁷:
+    at most 2·10⁻⁴ nats an image of 784 pixels.
+    """
+    shape = tf.shape(magnitude)
+    pixels = magnitude.shape[-1]
+    group = _product_group(pixels)
+    factors = tf.reshape(1.0 + tf.tanh(0.5 * magnitude), tf.concat([shape[:-1], [pixels // group, group]], axis=0))
+    return tf.reduce_sum(tf.math.log(tf.reduce_prod(factors, axis=-1)), axis=-1) - pixels * math.log(2.0)
 
 
 @tf.custom_gradient
 def _bernoulli_nll_rows(x, logits):
-    sigmoid_magnitude = tf.sigmoid(tf.abs(logits))
-    nll = (tf.reduce_sum(tf.nn.relu(logits) - x * logits, axis=-1)
-           - log_product_sum(sigmoid_magnitude))
+    nll = tf.reduce_sum(tf.nn.relu(logits) - x * logits, axis=-1) - log_sigmoid_magnitude_sum(tf.abs(logits))
 
     def gradient(upstream):
         # d/dl [softplus(l) − x·l] = σ(l) − x; the images get no gradient.
@@ -47,9 +52,9 @@ def bernoulli_nll(x, logits):
     The binary cross-entropy with logits l, softplus(l) − x·l, written as
     relu(l) − x·l − log σ(|l|), which is stable for any logit. TensorFlow's
     softplus kernel is slow on CPU (in a training step at batch 1000 it took as
-    long as half of the largest matrix product), so the logs of σ(|l|) ∈ [0.5, 1]
-    are taken per group of pixels as the log of their product, and the gradient
-    σ(l) − x is given directly instead of differentiating the expression.
+    long as half of the largest matrix product), so the logs of σ(|l|) come from
+    ``log_sigmoid_magnitude_sum``, and the gradient σ(l) − x is given directly
+    instead of differentiating the expression.
     """
     n = tf.shape(logits)[0]
     pixels = math.prod(logits.shape[1:])
