@@ -6,6 +6,15 @@ import keras
 from keras_models.events import JobState, ProgressMeter, check_stop
 
 
+def batches_done(batch: int, steps: int) -> int:
+    """Batches of an epoch of ``steps`` done when Keras's ``on_train_batch_end`` says ``batch``.
+
+    Keras calls it once per compiled execution, which may train several batches, and passes the
+    index the execution would end on, even where the epoch's data ran out before it.
+    """
+    return min(batch + 1, steps)
+
+
 class StopOnRequest(keras.callbacks.Callback):
     """Raises ``Stopped`` out of ``fit`` after the batch in progress when ``state`` asks to stop.
 
@@ -34,9 +43,7 @@ class ReportBatches(keras.callbacks.Callback):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None) -> None:
-        # Called once per compiled execution, which may train several batches: ``batch`` is the
-        # index it would end on, even where the epoch's data ran out before it.
-        self.meter.update(self.epoch * self.steps + min(batch + 1, self.steps))
+        self.meter.update(self.epoch * self.steps + batches_done(batch, self.steps))
 
     def on_train_end(self, logs=None) -> None:
         self.meter.finish()

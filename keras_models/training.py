@@ -21,7 +21,7 @@ from typing import Any
 import keras
 
 from keras_models import grids
-from keras_models.callbacks import StopOnRequest
+from keras_models.callbacks import StopOnRequest, batches_done
 from keras_models.config import (DEFAULT_CLASSES, MAX_EPOCHS, TrainConfig, check_dataset_name, check_whole_number,
                                  default_traverse_dim)
 from keras_models.data import DataSplit, binarize_fixed, check_training_data, load_dataset, make_pipeline
@@ -191,9 +191,7 @@ class _SessionCallback(keras.callbacks.Callback):
         self.schedule_value = self.model.start_epoch(epoch + 1)
 
     def on_train_batch_end(self, batch, logs=None):
-        # One call per compiled execution of several batches. Keras passes the index the
-        # execution would end on, even where the epoch's data ran out before it.
-        batch = min(batch, self.steps - 1)
+        batch = batches_done(batch, self.steps) - 1  # the last batch this compiled call trained
         logs = {k: float(v) for k, v in (logs or {}).items()}
         first = self.epoch_batches + 1
         self.batches_done += batch + 1 - self.epoch_batches
