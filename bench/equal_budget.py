@@ -39,7 +39,7 @@ def test_nelbo(seed: int, images: np.ndarray, labels: np.ndarray, test: tuple[np
     model = build_model(config)
     if data_mean_start:
         model.start_from_data_mean(images)
-    model.fit(make_pipeline(images, labels, 100, shuffle=True, seed=seed), epochs=10, verbose=0)
+    model.fit(make_pipeline(images, labels, 100, shuffle=True, seed=seed), epochs=10, verbose=0, shuffle=False)
     return model.evaluate(make_pipeline(*test, 1000, shuffle=False), verbose=0, return_dict=True)["nelbo"]
 
 
