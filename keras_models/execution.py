@@ -41,15 +41,12 @@ def batch_slices() -> int:
     return threads.slice_count(threads.usable_cores(), inter_op)
 
 
-def multi_batch_function(model: Any, step: Callable[[Any], dict], keras_function: Callable,
+def multi_batch_function(step: Callable[[Any], dict], batches: int, keras_function: Callable,
                          log_names: tuple[str, ...]) -> Callable:
-    """A ``train_function``/``test_function`` for ``model``: up to ``model.steps_per_execution``
-    batches of a ``tf.data`` iterator through ``step`` per call, returning the last batch's
-    logs (``log_names``, float32 scalars) and raising StopIteration when the data has none
-    left. Anything else Keras passes (a Python iterator of batches, from ``train_on_batch``)
-    goes to ``keras_function``, Keras's own."""
-    batches = model.steps_per_execution
-
+    """A model's ``train_function``/``test_function``: up to ``batches`` batches of a ``tf.data``
+    iterator through ``step`` per call, returning the last batch's logs (``log_names``, float32
+    scalars) and raising StopIteration when the data has none left. Anything else Keras passes
+    (a Python iterator of batches, from ``train_on_batch``) goes to ``keras_function``, Keras's own."""
     @tf.function(reduce_retracing=True)
     def batches_on_iterator(iterator):
         def more(done, logs, next_batch):

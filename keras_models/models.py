@@ -238,13 +238,15 @@ class VAE(keras.Model):
     def make_train_function(self, force=False):
         if self.train_function is None or force:
             super().make_train_function(force=True)
-            self.train_function = multi_batch_function(self, self.train_step, self.train_function, TRACKED_TERMS)
+            self.train_function = multi_batch_function(self.train_step, self.steps_per_execution,
+                                                       self.train_function, TRACKED_TERMS)
         return self.train_function
 
     def make_test_function(self, force=False):
         if self.test_function is None or force:
             super().make_test_function(force=True)
-            self.test_function = multi_batch_function(self, self.test_step, self.test_function, TRACKED_TERMS)
+            self.test_function = multi_batch_function(self.test_step, self.steps_per_execution,
+                                                      self.test_function, TRACKED_TERMS)
         return self.test_function
 
     def call(self, inputs, training=False):
